@@ -1,0 +1,424 @@
+//! The `proxysigv4` configuration: Segment's format, parsed and validated once at startup.
+//!
+//! ```yaml
+//! proxysigv4:
+//!   allowUnauthenticatedRequests: false      # an option, never a route
+//!   '/service-a': https://abc.execute-api.us-west-2.amazonaws.com/prod
+//!   '/service-b':
+//!     target: https://search-x.us-east-1.es.amazonaws.com
+//!     roleArn: arn:aws:iam::123456789012:role/reader
+//!     roleSessionName: backstage
+//!     service: es            # optional when it can be inferred from the host
+//!     region: us-east-1
+//! ```
+//! Every error names the route and key it is about, as `proxysigv4.<route>.<key>: <problem>`.
+
+use http::uri::{Authority, Scheme};
+use http::Uri;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::credentials::CredentialSource;
+use crate::endpoint::{infer_scope, SigningScope};
+use crate::error::ProxyError;
+
+/// Options that sit beside the routes. The addon accepts them so they are never taken for routes;
+/// the Backstage plugin acts on them.
+const OPTION_KEYS: [&str; 1] = ["allowUnauthenticatedRequests"];
+
+/// Segment's default, kept so CloudTrail and IAM conditions see the same session name.
+pub const DEFAULT_ROLE_SESSION_NAME: &str = "tempAssumeRoleSession";
+
+/// A validated route.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// The config key, e.g. `/service-a`.
+    pub key: String,
+    pub target: Target,
+    pub scope: SigningScope,
+    pub credentials: CredentialSource,
+}
+
+/// Where a route forwards to: scheme and authority are fixed; request paths go under `base_path`.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub scheme: Scheme,
+    pub authority: Authority,
+    /// The path as written in the config (may be empty, may end in `/`).
+    pub base_path: String,
+}
+
+/// The expanded route form. Unknown keys are rejected so a typo is not silently ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ExpandedRoute {
+    target: String,
+    role_arn: Option<String>,
+    role_session_name: Option<String>,
+    service: Option<String>,
+    region: Option<String>,
+}
+
+/// Parses the whole `proxysigv4` object. `null` (no config) gives no routes.
+pub fn parse_routes(config: &Value) -> Result<Vec<Route>, ProxyError> {
+    let entries = match config {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(entries) => entries,
+        _ => {
+            return Err(ProxyError::invalid_config(
+                "",
+                "",
+                "must be an object of routes",
+            ))
+        }
+    };
+    check_options(entries)?;
+    entries
+        .iter()
+        .filter(|(key, _)| key.starts_with('/'))
+        .map(|(key, value)| parse_route(key, value))
+        .collect()
+}
+
+fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
+    for (key, value) in entries.iter().filter(|(key, _)| !key.starts_with('/')) {
+        if !OPTION_KEYS.contains(&key.as_str()) {
+            return Err(ProxyError::invalid_config(
+                key,
+                "",
+                "unknown option (route keys start with '/')",
+            ));
+        }
+        if !value.is_boolean() {
+            return Err(ProxyError::invalid_config(key, "", "must be true or false"));
+        }
+    }
+    Ok(())
+}
+
+fn parse_route(key: &str, value: &Value) -> Result<Route, ProxyError> {
+    check_route_key(key)?;
+    let expanded = match value {
+        Value::String(target) => ExpandedRoute {
+            target: target.clone(),
+            role_arn: None,
+            role_session_name: None,
+            service: None,
+            region: None,
+        },
+        Value::Object(_) => {
+            ExpandedRoute::deserialize(value).map_err(|e| ProxyError::invalid_config(key, "", e))?
+        }
+        _ => {
+            return Err(ProxyError::invalid_config(
+                key,
+                "",
+                "must be a target URL or an object with 'target'",
+            ))
+        }
+    };
+    let target = parse_target(key, &expanded.target)?;
+    let scope = signing_scope(key, &target, expanded.service, expanded.region)?;
+    let credentials = credential_source(key, expanded.role_arn, expanded.role_session_name)?;
+    Ok(Route {
+        key: key.to_string(),
+        target,
+        scope,
+        credentials,
+    })
+}
+
+fn check_route_key(key: &str) -> Result<(), ProxyError> {
+    let segments_ok = key[1..]
+        .split('/')
+        .all(|s| !s.is_empty() && s != "." && s != ".." && s.bytes().all(is_route_key_byte));
+    if segments_ok {
+        Ok(())
+    } else {
+        Err(ProxyError::invalid_config(
+            key,
+            "",
+            "a route key is '/' and one or more non-empty segments of letters, digits, '-', '_', '.' or '~'",
+        ))
+    }
+}
+
+fn is_route_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+fn parse_target(key: &str, target: &str) -> Result<Target, ProxyError> {
+    let fail = |problem: &str| ProxyError::invalid_config(key, "target", problem);
+    let uri: Uri = target.parse().map_err(|_| fail("is not a URL"))?;
+    let scheme = uri
+        .scheme()
+        .cloned()
+        .ok_or_else(|| fail("needs http:// or https://"))?;
+    if scheme != Scheme::HTTPS && scheme != Scheme::HTTP {
+        return Err(fail("needs http:// or https://"));
+    }
+    let authority = uri
+        .authority()
+        .cloned()
+        .ok_or_else(|| fail("needs a host"))?;
+    if authority.as_str().contains('@') {
+        return Err(fail("must not contain credentials (user@host)"));
+    }
+    if authority.host().is_empty() {
+        return Err(fail("needs a host"));
+    }
+    if uri.query().is_some() || target.contains('#') {
+        return Err(fail("must not contain a query or fragment"));
+    }
+    let base_path = if target_has_path(target) {
+        uri.path().to_string()
+    } else {
+        String::new()
+    };
+    Ok(Target {
+        scheme,
+        authority,
+        base_path,
+    })
+}
+
+/// `http::Uri` reports "/" for "https://host"; we keep the target exactly as written.
+fn target_has_path(target: &str) -> bool {
+    target
+        .split_once("://")
+        .map(|(_, rest)| rest.contains('/'))
+        .unwrap_or(false)
+}
+
+fn signing_scope(
+    key: &str,
+    target: &Target,
+    service: Option<String>,
+    region: Option<String>,
+) -> Result<SigningScope, ProxyError> {
+    for (name, value) in [("service", &service), ("region", &region)] {
+        if let Some(v) = value {
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(ProxyError::invalid_config(
+                    key,
+                    name,
+                    "must be a non-empty AWS name (letters, digits, '-')",
+                ));
+            }
+        }
+    }
+    let inferred = infer_scope(target.authority.as_str());
+    let service = service.or_else(|| inferred.as_ref().map(|s| s.service.clone()));
+    let region = region.or_else(|| inferred.map(|s| s.region));
+    match (service, region) {
+        (Some(service), Some(region)) => Ok(SigningScope { service, region }),
+        (service, _) => Err(ProxyError::invalid_config(
+            key,
+            if service.is_none() {
+                "service"
+            } else {
+                "region"
+            },
+            format!(
+                "cannot be inferred from host '{}'; set 'service' and 'region' for this route",
+                target.authority.host()
+            ),
+        )),
+    }
+}
+
+fn credential_source(
+    key: &str,
+    role_arn: Option<String>,
+    role_session_name: Option<String>,
+) -> Result<CredentialSource, ProxyError> {
+    let Some(role_arn) = role_arn else {
+        if role_session_name.is_some() {
+            return Err(ProxyError::invalid_config(
+                key,
+                "roleSessionName",
+                "is only used with 'roleArn'",
+            ));
+        }
+        return Ok(CredentialSource::DefaultChain);
+    };
+    if !is_role_arn(&role_arn) {
+        return Err(ProxyError::invalid_config(
+            key,
+            "roleArn",
+            "must be an IAM role ARN like arn:aws:iam::123456789012:role/name",
+        ));
+    }
+    let session_name = role_session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string());
+    if !is_session_name(&session_name) {
+        return Err(ProxyError::invalid_config(
+            key,
+            "roleSessionName",
+            "must be 2-64 characters of letters, digits and +=,.@-_",
+        ));
+    }
+    Ok(CredentialSource::AssumeRole {
+        role_arn,
+        session_name,
+    })
+}
+
+/// `arn:<partition>:iam::<12-digit account>:role/<path/>name`
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource] => {
+            partition.starts_with("aws")
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
+        }
+        _ => false,
+    }
+}
+
+fn is_session_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn error_of(config: Value) -> String {
+        parse_routes(&config)
+            .expect_err("config should be rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn accepts_short_expanded_and_mixed_forms_beside_options() {
+        let routes = parse_routes(&json!({
+            "allowUnauthenticatedRequests": false,
+            "/short": "https://abc.execute-api.us-west-2.amazonaws.com/prod",
+            "/expanded": {
+                "target": "http://127.0.0.1:9000",
+                "roleArn": "arn:aws:iam::123456789012:role/reader",
+                "service": "execute-api",
+                "region": "eu-west-1"
+            }
+        }))
+        .unwrap();
+        assert_eq!(routes.len(), 2);
+        let short = routes.iter().find(|r| r.key == "/short").unwrap();
+        assert_eq!(
+            short.scope,
+            SigningScope {
+                service: "execute-api".into(),
+                region: "us-west-2".into()
+            }
+        );
+        assert_eq!(short.target.base_path, "/prod");
+        assert!(matches!(short.credentials, CredentialSource::DefaultChain));
+        let expanded = routes.iter().find(|r| r.key == "/expanded").unwrap();
+        assert_eq!(expanded.target.base_path, "");
+        match &expanded.credentials {
+            CredentialSource::AssumeRole { session_name, .. } => {
+                assert_eq!(session_name, DEFAULT_ROLE_SESSION_NAME)
+            }
+            other => panic!("expected AssumeRole, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_config_means_no_routes() {
+        assert!(parse_routes(&Value::Null).unwrap().is_empty());
+    }
+
+    #[test]
+    fn target_is_kept_exactly_as_written() {
+        let routes =
+            parse_routes(&json!({ "/a": "https://sqs.us-east-1.amazonaws.com/q/" })).unwrap();
+        assert_eq!(routes[0].target.base_path, "/q/");
+    }
+
+    #[test]
+    fn bad_values_name_the_route_and_key() {
+        assert_eq!(
+            error_of(json!({ "/svc": "not a url" })),
+            "proxysigv4./svc.target: is not a URL"
+        );
+        assert!(error_of(json!({ "/svc": "ftp://h.example.com" }))
+            .starts_with("proxysigv4./svc.target:"));
+        assert!(error_of(json!({ "/svc": "https://u:p@h.example.com" }))
+            .starts_with("proxysigv4./svc.target:"));
+        assert!(error_of(json!({ "/svc": "https://h.example.com/?a=1" }))
+            .starts_with("proxysigv4./svc.target:"));
+        assert!(error_of(json!({ "/svc": { "target": "https://abc.execute-api.us-west-2.amazonaws.com", "roleArn": "nope" } }))
+            .starts_with("proxysigv4./svc.roleArn:"));
+        assert!(error_of(json!({ "/svc": { "target": "https://abc.execute-api.us-west-2.amazonaws.com", "roleSessionName": "x y" } }))
+            .starts_with("proxysigv4./svc.roleSessionName:"));
+        assert!(error_of(json!({ "/svc": { "target": "https://abc.execute-api.us-west-2.amazonaws.com", "targte": "x" } }))
+            .contains("unknown field `targte`"));
+        assert!(
+            error_of(json!({ "/svc": { "roleArn": "arn:aws:iam::123456789012:role/r" } }))
+                .contains("missing field `target`")
+        );
+        assert!(error_of(json!({ "/svc": 42 })).starts_with("proxysigv4./svc:"));
+    }
+
+    #[test]
+    fn unknown_host_needs_service_and_region() {
+        let message = error_of(json!({ "/svc": "https://api.example.com" }));
+        assert!(
+            message.starts_with(
+                "proxysigv4./svc.service: cannot be inferred from host 'api.example.com'"
+            ),
+            "{message}"
+        );
+        let message = error_of(
+            json!({ "/svc": { "target": "https://api.example.com", "service": "execute-api" } }),
+        );
+        assert!(message.starts_with("proxysigv4./svc.region:"), "{message}");
+    }
+
+    #[test]
+    fn options_are_not_routes_and_unknown_options_fail() {
+        assert!(
+            parse_routes(&json!({ "allowUnauthenticatedRequests": true }))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(error_of(json!({ "allowUnauthenticatedRequests": "yes" }))
+            .starts_with("proxysigv4.allowUnauthenticatedRequests:"));
+        assert!(error_of(json!({ "allowUnauthenticatedRequest": true })).contains("unknown option"));
+    }
+
+    #[test]
+    fn route_keys_are_plain_segments() {
+        for key in ["/", "/a/", "/a//b", "/..", "/a b", "/a?b", "/%2e"] {
+            let message =
+                error_of(json!({ key: "https://abc.execute-api.us-west-2.amazonaws.com" }));
+            assert!(
+                message.starts_with(&format!("proxysigv4.{key}:")),
+                "{key}: {message}"
+            );
+        }
+        assert!(parse_routes(
+            &json!({ "/team-a/api.v2": "https://abc.execute-api.us-west-2.amazonaws.com" })
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn role_arns_are_checked() {
+        assert!(is_role_arn("arn:aws:iam::123456789012:role/reader"));
+        assert!(is_role_arn(
+            "arn:aws-us-gov:iam::123456789012:role/path/reader"
+        ));
+        assert!(!is_role_arn("arn:aws:iam::123456789012:user/reader"));
+        assert!(!is_role_arn("arn:aws:iam::12345:role/reader"));
+        assert!(!is_role_arn("arn:aws:s3:::bucket"));
+    }
+}

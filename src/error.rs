@@ -1,0 +1,194 @@
+//! One error type for every failure of the proxy, each kind with one HTTP status and one
+//! stable machine code. Messages are written to be shown to callers: they never carry
+//! credentials, tokens, header values or bodies.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// What went wrong, at the granularity a caller can act on.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The configuration is invalid; raised at startup, never per request.
+    InvalidConfig,
+    /// The request path would leave the target, or is not a valid path.
+    BadPath,
+    /// A request header cannot be forwarded (e.g. a value with CR/LF).
+    BadHeader,
+    /// The request method is not a valid HTTP method.
+    BadMethod,
+    /// No configured route matches the request path.
+    RouteNotFound,
+    /// No AWS credentials could be obtained for the route.
+    CredentialsUnavailable,
+    /// The upstream could not be reached (refused, DNS, TLS, reset before the response).
+    UpstreamUnreachable,
+    /// The upstream did not send response headers in time.
+    UpstreamTimeout,
+    /// The caller went away, so the exchange was abandoned.
+    Cancelled,
+    /// A bug or an impossible state: signing failed on a request we built ourselves.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status a proxy answers with for this kind.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod => 400,
+            ErrorKind::RouteNotFound => 404,
+            // 499 is what proxies log for a client that closed the connection; nobody reads it.
+            ErrorKind::Cancelled => 499,
+            ErrorKind::UpstreamUnreachable => 502,
+            ErrorKind::CredentialsUnavailable => 503,
+            ErrorKind::UpstreamTimeout => 504,
+            ErrorKind::InvalidConfig | ErrorKind::Internal => 500,
+        }
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidConfig => "INVALID_CONFIG",
+            ErrorKind::BadPath => "BAD_PATH",
+            ErrorKind::BadHeader => "BAD_HEADER",
+            ErrorKind::BadMethod => "BAD_METHOD",
+            ErrorKind::RouteNotFound => "ROUTE_NOT_FOUND",
+            ErrorKind::CredentialsUnavailable => "CREDENTIALS_UNAVAILABLE",
+            ErrorKind::UpstreamUnreachable => "UPSTREAM_UNREACHABLE",
+            ErrorKind::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+            ErrorKind::Cancelled => "CANCELLED",
+            ErrorKind::Internal => "INTERNAL",
+        }
+    }
+
+    /// The error name Backstage uses for this status in its error JSON.
+    pub fn backstage_name(self) -> &'static str {
+        match self {
+            ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod => "InputError",
+            ErrorKind::RouteNotFound => "NotFoundError",
+            ErrorKind::CredentialsUnavailable => "ServiceUnavailableError",
+            ErrorKind::UpstreamUnreachable => "BadGatewayError",
+            ErrorKind::UpstreamTimeout => "GatewayTimeoutError",
+            ErrorKind::Cancelled => "CancelledError",
+            ErrorKind::InvalidConfig => "InvalidConfigError",
+            ErrorKind::Internal => "Error",
+        }
+    }
+}
+
+/// A failure of the proxy. `Display` is the safe message; `source()` keeps the cause for logs.
+pub struct ProxyError {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl ProxyError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message followed by each cause, as "message: cause: cause". Causes come from our own
+    /// errors, hyper, rustls and the AWS SDK, none of which print credentials.
+    pub fn message_with_causes(&self) -> String {
+        let mut text = self.message.clone();
+        let mut next: Option<&(dyn StdError + 'static)> = self.source();
+        while let Some(cause) = next {
+            let cause_text = cause.to_string();
+            if !cause_text.is_empty() && !text.ends_with(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            next = cause.source();
+        }
+        text
+    }
+
+    pub(crate) fn bad_path(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadPath, message)
+    }
+
+    pub(crate) fn bad_header(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadHeader, message)
+    }
+
+    pub(crate) fn invalid_config(route: &str, key: &str, problem: impl fmt::Display) -> Self {
+        let at = if key.is_empty() {
+            format!("proxysigv4.{route}")
+        } else {
+            format!("proxysigv4.{route}.{key}")
+        };
+        Self::new(ErrorKind::InvalidConfig, format!("{at}: {problem}"))
+    }
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl StdError for ProxyError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_status_and_code() {
+        assert_eq!(ErrorKind::BadPath.http_status(), 400);
+        assert_eq!(ErrorKind::CredentialsUnavailable.http_status(), 503);
+        assert_eq!(ErrorKind::UpstreamTimeout.code(), "UPSTREAM_TIMEOUT");
+        assert_eq!(
+            ErrorKind::UpstreamUnreachable.backstage_name(),
+            "BadGatewayError"
+        );
+    }
+
+    #[test]
+    fn config_errors_name_route_and_key() {
+        let e = ProxyError::invalid_config("/svc", "target", "must be a URL");
+        assert_eq!(e.to_string(), "proxysigv4./svc.target: must be a URL");
+    }
+
+    #[test]
+    fn causes_are_appended_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e =
+            ProxyError::new(ErrorKind::UpstreamUnreachable, "upstream unreachable").with_source(io);
+        assert_eq!(
+            e.message_with_causes(),
+            "upstream unreachable: connection refused"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! proxy-sigv4: the core of a SigV4 signing proxy for Backstage.
+//!
+//! A request travels `proxy` -> `path` (where it goes) -> `headers` (what goes with it) ->
+//! `credentials` (who signs) -> `signing` (the signature) -> `forward` (the pooled client), and
+//! its response streams back. Every failure is a [`error::ProxyError`] with one HTTP status and
+//! one stable code. The Node bindings live in `napi` and hold no policy of their own.
+
+pub mod config;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod forward;
+pub mod headers;
+pub mod path;
+pub mod proxy;
+pub mod signing;
+
+#[cfg(feature = "napi")]
+mod napi;
