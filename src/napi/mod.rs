@@ -1,0 +1,5 @@
+//! Node bindings: a thin translation between JavaScript values and the core. No policy here.
+
+mod error;
+mod proxy;
+mod signer;

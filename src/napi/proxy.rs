@@ -1,0 +1,201 @@
+//! `SigV4Proxy`, `ProxyResponse` and `CancelSignal`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use tokio_util::sync::CancellationToken;
+
+use super::error::map_error;
+use crate::error::{ErrorKind, ProxyError};
+use crate::forward::BodyChunks;
+use crate::proxy::{IncomingRequest, Proxy};
+
+/// A request as the Backstage router received it.
+#[napi(object)]
+pub struct ProxyRequest {
+    pub method: String,
+    /// The URL below the plugin's mount point, raw and with its query: `/route/rest?query`.
+    pub url: String,
+    /// Raw header pairs as Node gives them in `req.rawHeaders`: `[name, value, name, value, ...]`.
+    pub headers: Vec<String>,
+    /// The request body, byte for byte as received. Omit for none.
+    pub body: Option<Buffer>,
+}
+
+/// Why the proxy answered by itself instead of with the upstream's response.
+#[napi(object)]
+#[derive(Clone)]
+pub struct ProxyErrorInfo {
+    /// The Backstage error name for the status, e.g. `InputError`, `ServiceUnavailableError`.
+    pub name: String,
+    /// A stable machine code, e.g. `BAD_PATH`, `UPSTREAM_TIMEOUT`.
+    pub code: String,
+    /// A message safe to return and log: never holds credentials, tokens or bodies.
+    pub message: String,
+}
+
+/// A proxy over the routes of one `proxysigv4` config.
+#[napi]
+pub struct SigV4Proxy {
+    inner: Arc<Proxy>,
+}
+
+#[napi]
+impl SigV4Proxy {
+    /// Validates the whole `proxysigv4` config object (Segment's format). Throws an error with
+    /// code `INVALID_CONFIG` whose message names the route and key. Fetches no credentials.
+    #[napi(constructor)]
+    pub fn new(
+        #[napi(ts_arg_type = "object | null | undefined")] config: Option<serde_json::Value>,
+    ) -> Result<Self, String> {
+        let config = config.unwrap_or(serde_json::Value::Null);
+        let proxy = Proxy::from_config(&config).map_err(map_error)?;
+        Ok(Self {
+            inner: Arc::new(proxy),
+        })
+    }
+
+    /// The configured route keys, e.g. `['/service-a']`.
+    #[napi(getter)]
+    pub fn routes(&self) -> Vec<String> {
+        self.inner.route_keys().to_vec()
+    }
+
+    /// Proxies one request. Resolves with the upstream's status and headers while its body is
+    /// still streaming; proxy failures resolve too, with `error` set and `status` the HTTP status
+    /// to answer. `cancel` abandons the exchange (e.g. when the client disconnects).
+    #[napi(ts_return_type = "Promise<ProxyResponse>")]
+    pub fn handle(
+        &self,
+        env: &Env,
+        request: ProxyRequest,
+        cancel: Option<&CancelSignal>,
+    ) -> Result<AsyncBlock<ProxyResponse>> {
+        let proxy = self.inner.clone();
+        let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
+        let body = request
+            .body
+            .as_deref()
+            .map(Bytes::copy_from_slice)
+            .unwrap_or_default();
+        let ProxyRequest {
+            method,
+            url,
+            headers,
+            ..
+        } = request;
+        let exchange = async move {
+            let incoming = IncomingRequest {
+                method: &method,
+                url: &url,
+                raw_headers: &headers,
+                body,
+            };
+            tokio::select! {
+                result = proxy.handle(incoming) => result,
+                _ = token.cancelled() => Err(ProxyError::new(ErrorKind::Cancelled, "the client went away")),
+            }
+        };
+        AsyncBlockBuilder::new(async move {
+            Ok(match exchange.await {
+                Ok(response) => ProxyResponse {
+                    status: response.status.into(),
+                    headers: response.headers,
+                    error: None,
+                    body: Some(response.body),
+                },
+                Err(error) => ProxyResponse::from_error(&error),
+            })
+        })
+        .build(env)
+    }
+}
+
+/// The answer to a proxied request.
+#[napi]
+pub struct ProxyResponse {
+    status: u32,
+    headers: Vec<String>,
+    error: Option<ProxyErrorInfo>,
+    body: Option<BodyChunks>,
+}
+
+impl ProxyResponse {
+    fn from_error(error: &ProxyError) -> Self {
+        let kind = error.kind();
+        Self {
+            status: kind.http_status().into(),
+            headers: Vec::new(),
+            error: Some(ProxyErrorInfo {
+                name: kind.backstage_name().to_string(),
+                code: kind.code().to_string(),
+                message: error.message_with_causes(),
+            }),
+            body: None,
+        }
+    }
+}
+
+#[napi]
+impl ProxyResponse {
+    /// The HTTP status to answer with.
+    #[napi(getter)]
+    pub fn status(&self) -> u32 {
+        self.status
+    }
+
+    /// Response headers as flat `[name, value, ...]`; names may repeat. Hop-by-hop headers and
+    /// Set-Cookie are already removed.
+    #[napi(getter)]
+    pub fn headers(&self) -> Vec<String> {
+        self.headers.clone()
+    }
+
+    /// Set when the proxy answered by itself (then there are no headers and no body).
+    #[napi(getter)]
+    pub fn error(&self) -> Option<ProxyErrorInfo> {
+        self.error.clone()
+    }
+
+    /// The body as a `ReadableStream` that pulls from the upstream as it is read, so
+    /// backpressure reaches the upstream. Can be taken once. Cancelling the stream drops the
+    /// upstream request. It errors if the upstream fails mid-body.
+    #[napi(ts_return_type = "ReadableStream<Uint8Array> | null")]
+    pub fn take_body<'env>(
+        &mut self,
+        env: &'env Env,
+    ) -> Result<Option<ReadableStream<'env, BufferSlice<'env>>>> {
+        let Some(body) = self.body.take() else {
+            return Ok(None);
+        };
+        let chunks = body.map(|chunk| {
+            chunk
+                .map(Vec::from)
+                .map_err(|e| Error::new(Status::GenericFailure, e.message_with_causes()))
+        });
+        ReadableStream::create_with_stream_bytes(env, chunks).map(Some)
+    }
+}
+
+/// Abandons an in-flight `handle` call when cancelled.
+#[napi]
+#[derive(Default)]
+pub struct CancelSignal {
+    token: CancellationToken,
+}
+
+#[napi]
+impl CancelSignal {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}
