@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set-up shared by the demo and the tests: JavaScript dependencies and the native addon (a debug
+# build; `npm run build` makes the release one). Safe to run again: it only redoes what changed.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# npm ci only when package-lock.json changed since the last install in that folder.
+install_node_deps() {
+  local dir="$1" stamp="$1/node_modules/.proxy-sigv4-lock"
+  if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then return; fi
+  echo "==> npm ci in ${dir#"$repo"/}" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$dir/package-lock.json" "$stamp"
+}
+
+command -v cargo >/dev/null || { echo "cargo is required (install Rust with rustup)" >&2; exit 1; }
+command -v node >/dev/null || { echo "Node.js 20 or later is required" >&2; exit 1; }
+
+install_node_deps "$repo"
+echo "==> building the native addon (debug)" >&2
+(cd "$repo" && npx napi build --platform >/dev/null)
+install_node_deps "$repo/backstage-plugin"
+echo "==> building the Backstage plugin" >&2
+(cd "$repo/backstage-plugin" && npm run --silent build)
