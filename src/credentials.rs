@@ -26,10 +26,7 @@ pub enum CredentialSource {
     /// env, shared profile, web identity (IRSA), ECS / EKS Pod Identity, IMDS.
     DefaultChain,
     /// STS AssumeRole with the default chain's credentials.
-    AssumeRole {
-        role_arn: String,
-        session_name: String,
-    },
+    AssumeRole { role_arn: String, session_name: String },
 }
 
 /// Refresh this long before expiry, so no request signs with credentials about to lapse.
@@ -80,9 +77,7 @@ impl CredentialCache {
 
     async fn fetch(&self) -> Result<Credentials, ProxyError> {
         if let Some(message) = self.recent_failure() {
-            return self
-                .cached(EXPIRY_MARGIN)
-                .ok_or_else(|| unavailable(message));
+            return self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(message));
         }
         match self.provider.provide_credentials().await {
             Ok(credentials) => {
@@ -93,8 +88,7 @@ impl CredentialCache {
             Err(error) => {
                 let message = describe_failure(&error);
                 *self.last_failure.lock().unwrap() = Some((Instant::now(), message.clone()));
-                self.cached(EXPIRY_MARGIN)
-                    .ok_or_else(|| unavailable(message))
+                self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(message))
             }
         }
     }
@@ -105,9 +99,7 @@ impl CredentialCache {
         let credentials = current.as_ref()?;
         match credentials.expiry() {
             None => Some(credentials.clone()),
-            Some(expiry) => {
-                (expiry > SystemTime::now() + for_at_least).then(|| credentials.clone())
-            }
+            Some(expiry) => (expiry > SystemTime::now() + for_at_least).then(|| credentials.clone()),
         }
     }
 
@@ -121,10 +113,7 @@ impl CredentialCache {
 }
 
 fn unavailable(message: String) -> ProxyError {
-    ProxyError::new(
-        ErrorKind::CredentialsUnavailable,
-        format!("AWS credentials are unavailable: {message}"),
-    )
+    ProxyError::new(ErrorKind::CredentialsUnavailable, format!("AWS credentials are unavailable: {message}"))
 }
 
 /// The provider's error with its causes. AWS SDK errors name what failed (e.g. an STS error code
@@ -157,10 +146,7 @@ pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCa
     caches
         .entry((source.clone(), region_key))
         .or_insert_with(|| {
-            Arc::new(CredentialCache::new(LazyProvider::for_source(
-                source.clone(),
-                region.to_string(),
-            )))
+            Arc::new(CredentialCache::new(LazyProvider::for_source(source.clone(), region.to_string())))
         })
         .clone()
 }
@@ -184,21 +170,11 @@ impl LazyProvider {
     fn for_source(source: CredentialSource, region: String) -> Self {
         let build: Box<dyn Fn() -> ProviderFuture + Send + Sync> = match source {
             CredentialSource::DefaultChain => Box::new(|| Box::pin(default_chain())),
-            CredentialSource::AssumeRole {
-                role_arn,
-                session_name,
-            } => Box::new(move || {
-                Box::pin(assume_role(
-                    role_arn.clone(),
-                    session_name.clone(),
-                    region.clone(),
-                ))
+            CredentialSource::AssumeRole { role_arn, session_name } => Box::new(move || {
+                Box::pin(assume_role(role_arn.clone(), session_name.clone(), region.clone()))
             }),
         };
-        Self {
-            built: OnceCell::new(),
-            build,
-        }
+        Self { built: OnceCell::new(), build }
     }
 }
 
@@ -223,10 +199,7 @@ async fn sdk_config() -> &'static SdkConfig {
             let http_client = aws_smithy_http_client::Builder::new()
                 .tls_provider(Provider::Rustls(CryptoMode::Ring))
                 .build_https();
-            aws_config::defaults(BehaviorVersion::latest())
-                .http_client(http_client)
-                .load()
-                .await
+            aws_config::defaults(BehaviorVersion::latest()).http_client(http_client).load().await
         })
         .await
 }
@@ -244,10 +217,7 @@ async fn assume_role(
     route_region: String,
 ) -> SharedCredentialsProvider {
     let config = sdk_config().await;
-    let region = config
-        .region()
-        .cloned()
-        .unwrap_or_else(|| Region::new(route_region));
+    let region = config.region().cloned().unwrap_or_else(|| Region::new(route_region));
     let provider = AssumeRoleProvider::builder(role_arn)
         .session_name(session_name)
         .region(region)
@@ -298,31 +268,17 @@ mod tests {
                     return Err(CredentialsError::provider_error("source is down"));
                 }
                 let expiry = self.lifetime.map(|l| SystemTime::now() + l);
-                Ok(Credentials::new(
-                    format!("AKID{call}"),
-                    "secret",
-                    None,
-                    expiry,
-                    "fake",
-                ))
+                Ok(Credentials::new(format!("AKID{call}"), "secret", None, expiry, "fake"))
             })
         }
     }
 
     fn fake(
         lifetime: Option<Duration>,
-    ) -> (
-        CredentialCache,
-        Arc<AtomicUsize>,
-        Arc<std::sync::atomic::AtomicBool>,
-    ) {
+    ) -> (CredentialCache, Arc<AtomicUsize>, Arc<std::sync::atomic::AtomicBool>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let provider = FakeProvider {
-            calls: calls.clone(),
-            lifetime,
-            failing: failing.clone(),
-        };
+        let provider = FakeProvider { calls: calls.clone(), lifetime, failing: failing.clone() };
         (CredentialCache::new(provider), calls, failing)
     }
 
@@ -343,11 +299,7 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         cache.credentials().await.unwrap();
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            1,
-            "fresh credentials are served from the cache"
-        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "fresh credentials are served from the cache");
     }
 
     #[tokio::test]

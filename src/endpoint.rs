@@ -17,11 +17,8 @@ pub fn infer_scope(host: &str) -> Option<SigningScope> {
     if let Some(rest) = host.strip_suffix(".on.aws") {
         return lambda_function_url(rest);
     }
-    let labels: Vec<&str> = AWS_SUFFIXES
-        .iter()
-        .find_map(|suffix| host.strip_suffix(suffix))?
-        .split('.')
-        .collect();
+    let labels: Vec<&str> =
+        AWS_SUFFIXES.iter().find_map(|suffix| host.strip_suffix(suffix))?.split('.').collect();
     amazonaws_scope(&labels)
 }
 
@@ -42,11 +39,7 @@ fn amazonaws_scope(labels: &[&str]) -> Option<SigningScope> {
         return Some(scope("s3", "us-east-1"));
     }
     // s3-<region>, and the same under a bucket name.
-    if let Some(region) = labels
-        .last()
-        .and_then(|l| l.strip_prefix("s3-"))
-        .filter(|r| is_region(r))
-    {
+    if let Some(region) = labels.last().and_then(|l| l.strip_prefix("s3-")).filter(|r| is_region(r)) {
         return Some(scope("s3", region));
     }
     let region_at = labels.iter().rposition(|l| is_region(l))?;
@@ -56,19 +49,12 @@ fn amazonaws_scope(labels: &[&str]) -> Option<SigningScope> {
     }
     let service = labels.get(region_at.checked_sub(1)?)?;
     let service = service.strip_suffix("-fips").unwrap_or(service);
-    let service = if service == "dualstack" {
-        "s3"
-    } else {
-        service
-    };
+    let service = if service == "dualstack" { "s3" } else { service };
     Some(scope(service, region))
 }
 
 fn scope(service: &str, region: &str) -> SigningScope {
-    SigningScope {
-        service: service.to_string(),
-        region: region.to_string(),
-    }
+    SigningScope { service: service.to_string(), region: region.to_string() }
 }
 
 fn strip_port(host: &str) -> &str {
@@ -109,49 +95,19 @@ mod tests {
     #[test]
     fn infers_the_common_endpoint_families() {
         let table = [
-            (
-                "abc123.execute-api.us-west-2.amazonaws.com",
-                some("execute-api", "us-west-2"),
-            ),
-            (
-                "abc123.execute-api.us-west-2.amazonaws.com:443",
-                some("execute-api", "us-west-2"),
-            ),
-            (
-                "xyz.lambda-url.eu-west-1.on.aws",
-                some("lambda", "eu-west-1"),
-            ),
-            (
-                "search-logs-abc.us-east-1.es.amazonaws.com",
-                some("es", "us-east-1"),
-            ),
-            (
-                "vpc-logs-abc.us-east-1.es.amazonaws.com",
-                some("es", "us-east-1"),
-            ),
-            (
-                "abc.us-east-1.aoss.amazonaws.com",
-                some("aoss", "us-east-1"),
-            ),
-            (
-                "sqs.ap-southeast-2.amazonaws.com",
-                some("sqs", "ap-southeast-2"),
-            ),
+            ("abc123.execute-api.us-west-2.amazonaws.com", some("execute-api", "us-west-2")),
+            ("abc123.execute-api.us-west-2.amazonaws.com:443", some("execute-api", "us-west-2")),
+            ("xyz.lambda-url.eu-west-1.on.aws", some("lambda", "eu-west-1")),
+            ("search-logs-abc.us-east-1.es.amazonaws.com", some("es", "us-east-1")),
+            ("vpc-logs-abc.us-east-1.es.amazonaws.com", some("es", "us-east-1")),
+            ("abc.us-east-1.aoss.amazonaws.com", some("aoss", "us-east-1")),
+            ("sqs.ap-southeast-2.amazonaws.com", some("sqs", "ap-southeast-2")),
             ("sts-fips.us-east-1.amazonaws.com", some("sts", "us-east-1")),
-            (
-                "bucket.s3.eu-central-1.amazonaws.com",
-                some("s3", "eu-central-1"),
-            ),
+            ("bucket.s3.eu-central-1.amazonaws.com", some("s3", "eu-central-1")),
             ("s3.amazonaws.com", some("s3", "us-east-1")),
             ("bucket.s3-us-west-2.amazonaws.com", some("s3", "us-west-2")),
-            (
-                "apigw.execute-api.cn-north-1.amazonaws.com.cn",
-                some("execute-api", "cn-north-1"),
-            ),
-            (
-                "dynamodb.us-gov-west-1.amazonaws.com",
-                some("dynamodb", "us-gov-west-1"),
-            ),
+            ("apigw.execute-api.cn-north-1.amazonaws.com.cn", some("execute-api", "cn-north-1")),
+            ("dynamodb.us-gov-west-1.amazonaws.com", some("dynamodb", "us-gov-west-1")),
             ("api.example.com", None),
             ("127.0.0.1:8080", None),
             ("amazonaws.com", None),

@@ -37,9 +37,7 @@ pub fn match_route<'p, K: AsRef<str>>(keys: &[K], path: &'p str) -> Option<(usiz
 /// or that a server could read differently from how we checked it.
 pub fn check_request_path(rest: &str) -> Result<(), ProxyError> {
     if rest.bytes().any(|b| b == b'\\' || b.is_ascii_control()) {
-        return Err(ProxyError::bad_path(
-            "request path contains a backslash or control character",
-        ));
+        return Err(ProxyError::bad_path("request path contains a backslash or control character"));
     }
     for segment in rest.split('/') {
         check_segment(segment)?;
@@ -60,18 +58,14 @@ fn check_segment(raw: &str) -> Result<(), ProxyError> {
         }
         // An encoded slash is fine in itself (S3 keys use it), but not if it makes a dot segment.
         if next.split('/').any(is_dot_segment) {
-            return Err(ProxyError::bad_path(
-                "request path contains a '.' or '..' segment",
-            ));
+            return Err(ProxyError::bad_path("request path contains a '.' or '..' segment"));
         }
         if next == decoded {
             return Ok(());
         }
         decoded = next;
     }
-    Err(ProxyError::bad_path(
-        "request path is percent-encoded too many times",
-    ))
+    Err(ProxyError::bad_path("request path is percent-encoded too many times"))
 }
 
 /// `.` and `..`, also written with characters that Unicode normalisation turns into dots.
@@ -131,14 +125,8 @@ mod tests {
 
     #[test]
     fn joins_paths_under_the_base() {
-        assert_eq!(
-            upstream_path_and_query("/prod", "/items/1", Some("q=a%20b")),
-            "/prod/items/1?q=a%20b"
-        );
-        assert_eq!(
-            upstream_path_and_query("/prod/", "/items", None),
-            "/prod/items"
-        );
+        assert_eq!(upstream_path_and_query("/prod", "/items/1", Some("q=a%20b")), "/prod/items/1?q=a%20b");
+        assert_eq!(upstream_path_and_query("/prod/", "/items", None), "/prod/items");
         assert_eq!(upstream_path_and_query("", "/items", None), "/items");
         assert_eq!(upstream_path_and_query("/prod", "", None), "/prod");
         assert_eq!(upstream_path_and_query("/prod/", "", Some("x")), "/prod/?x");

@@ -42,8 +42,7 @@ pub fn signature_headers(
         .settings(settings_for(&scope.service))
         .build()
         .map_err(|e| {
-            ProxyError::new(ErrorKind::Internal, "could not build signing parameters")
-                .with_source(e)
+            ProxyError::new(ErrorKind::Internal, "could not build signing parameters").with_source(e)
         })?;
     let signable = SignableRequest::new(
         request.method,
@@ -56,10 +55,7 @@ pub fn signature_headers(
         .map_err(|e| ProxyError::new(ErrorKind::Internal, "signing failed").with_source(e))?
         .into_parts();
     let (headers, _query) = instructions.into_parts();
-    Ok(headers
-        .into_iter()
-        .map(|h| (h.name(), h.value().to_string()))
-        .collect())
+    Ok(headers.into_iter().map(|h| (h.name(), h.value().to_string())).collect())
 }
 
 /// S3 is signed as the SDKs sign it: path encoded once, never normalised, and the payload hash
@@ -87,18 +83,11 @@ pub struct RequestDescription {
 
 /// Signs a described request and returns every header to send: the caller's, `host`, and the
 /// signature headers. All of the caller's headers are signed, since the caller sends them as is.
-pub async fn sign_description(
-    description: RequestDescription,
-) -> Result<Vec<(String, String)>, ProxyError> {
-    let uri: Uri = description
-        .url
-        .parse()
-        .map_err(|_| ProxyError::bad_path("url is not a valid absolute URL"))?;
-    let authority = uri
-        .authority()
-        .ok_or_else(|| ProxyError::bad_path("url needs a host"))?
-        .as_str()
-        .to_string();
+pub async fn sign_description(description: RequestDescription) -> Result<Vec<(String, String)>, ProxyError> {
+    let uri: Uri =
+        description.url.parse().map_err(|_| ProxyError::bad_path("url is not a valid absolute URL"))?;
+    let authority =
+        uri.authority().ok_or_else(|| ProxyError::bad_path("url needs a host"))?.as_str().to_string();
     let inferred = infer_scope(&authority);
     let scope = match (description.service, description.region) {
         (Some(service), Some(region)) => SigningScope { service, region },
@@ -112,9 +101,7 @@ pub async fn sign_description(
             }
         }
     };
-    let credentials = shared_cache(&description.credentials, &scope.region)
-        .credentials()
-        .await?;
+    let credentials = shared_cache(&description.credentials, &scope.region).credentials().await?;
     let mut headers: Vec<(String, String)> = description
         .headers
         .into_iter()
@@ -125,10 +112,7 @@ pub async fn sign_description(
     let to_sign = RequestToSign {
         method: &description.method,
         url: &description.url,
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect(),
+        headers: headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
         body: &description.body,
     };
     let added = signature_headers(&to_sign, &scope, &credentials, SystemTime::now())?;
@@ -144,17 +128,9 @@ mod tests {
     /// AWS's published SigV4 test suite, "get-vanilla": the one fixed point every signer agrees on.
     #[test]
     fn reproduces_the_aws_get_vanilla_vector() {
-        let credentials = Credentials::new(
-            "AKIDEXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "test",
-        );
-        let scope = SigningScope {
-            service: "service".into(),
-            region: "us-east-1".into(),
-        };
+        let credentials =
+            Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "test");
+        let scope = SigningScope { service: "service".into(), region: "us-east-1".into() };
         let time = UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 2015-08-30T12:36:00Z
         let request = RequestToSign {
             method: "GET",
@@ -170,24 +146,14 @@ mod tests {
              SignedHeaders=host;x-amz-date, \
              Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         );
-        assert!(headers
-            .iter()
-            .any(|(n, v)| *n == "x-amz-date" && v == "20150830T123600Z"));
+        assert!(headers.iter().any(|(n, v)| *n == "x-amz-date" && v == "20150830T123600Z"));
     }
 
     #[test]
     fn adds_the_session_token_and_s3_payload_hash() {
-        let credentials = Credentials::new(
-            "ASIAEXAMPLE",
-            "secret",
-            Some("session-token".into()),
-            None,
-            "test",
-        );
-        let scope = SigningScope {
-            service: "s3".into(),
-            region: "us-east-1".into(),
-        };
+        let credentials =
+            Credentials::new("ASIAEXAMPLE", "secret", Some("session-token".into()), None, "test");
+        let scope = SigningScope { service: "s3".into(), region: "us-east-1".into() };
         let request = RequestToSign {
             method: "PUT",
             url: "https://b.s3.amazonaws.com/k",
@@ -197,13 +163,7 @@ mod tests {
         let headers = signature_headers(&request, &scope, &credentials, SystemTime::now()).unwrap();
         let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
         assert!(names.contains(&"x-amz-security-token"));
-        let sha = headers
-            .iter()
-            .find(|(n, _)| *n == "x-amz-content-sha256")
-            .unwrap();
-        assert_eq!(
-            sha.1,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        let sha = headers.iter().find(|(n, _)| *n == "x-amz-content-sha256").unwrap();
+        assert_eq!(sha.1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -34,16 +34,11 @@ pub struct SignRequestInput {
 /// every header to send: the given ones, `host`, `x-amz-date`, `authorization`, and
 /// `x-amz-security-token` when the credentials carry a session token.
 #[napi(ts_return_type = "Promise<Record<string, string>>")]
-pub fn sign_request(
-    env: &Env,
-    input: SignRequestInput,
-) -> Result<AsyncBlock<HashMap<String, String>>> {
+pub fn sign_request(env: &Env, input: SignRequestInput) -> Result<AsyncBlock<HashMap<String, String>>> {
     let credentials = match input.role_arn {
         Some(role_arn) => CredentialSource::AssumeRole {
             role_arn,
-            session_name: input
-                .role_session_name
-                .unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
+            session_name: input.role_session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
         },
         None => CredentialSource::DefaultChain,
     };
@@ -59,10 +54,7 @@ pub fn sign_request(
     AsyncBlockBuilder::new(async move {
         let headers = sign_description(description).await.map_err(|e| {
             let e = map_error(e);
-            Error::new(
-                Status::GenericFailure,
-                format!("{}: {}", e.status, e.reason),
-            )
+            Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason))
         })?;
         Ok(headers.into_iter().collect())
     })
