@@ -18,7 +18,7 @@ command -v node >/dev/null || { echo "Node.js 20 or later is required" >&2; exit
 
 install_node_deps "$repo"
 echo "==> building the native addon (debug)" >&2
-(cd "$repo" && npx napi build --platform >/dev/null)
+"$repo/scripts/build-addon.sh"
 install_node_deps "$repo/backstage-plugin"
 echo "==> building the Backstage plugin" >&2
 (cd "$repo/backstage-plugin" && npm run --silent build)
