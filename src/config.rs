@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use crate::credentials::CredentialSource;
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::ProxyError;
+use crate::policy::{RawPolicy, RoutePolicy};
 
 /// Options that sit beside the routes. The addon accepts them so they are never taken for routes;
 /// the Backstage plugin acts on them.
@@ -37,6 +38,7 @@ pub struct Route {
     pub target: Target,
     pub scope: SigningScope,
     pub credentials: CredentialSource,
+    pub policy: RoutePolicy,
 }
 
 /// Where a route forwards to: scheme and authority are fixed; request paths go under `base_path`.
@@ -48,15 +50,33 @@ pub struct Target {
     pub base_path: String,
 }
 
-/// The expanded route form. Unknown keys are rejected so a typo is not silently ignored.
+/// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
+const ROUTE_KEYS: [&str; 12] = [
+    "target",
+    "roleArn",
+    "roleSessionName",
+    "service",
+    "region",
+    "allowedMethods",
+    "allowedHeaders",
+    "headers",
+    "credentials",
+    "timeout",
+    "connectTimeout",
+    "maxRequestBodyBytes",
+];
+
+/// The expanded route form.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 struct ExpandedRoute {
     target: String,
     role_arn: Option<String>,
     role_session_name: Option<String>,
     service: Option<String>,
     region: Option<String>,
+    #[serde(flatten)]
+    policy: RawPolicy,
 }
 
 /// Parses the whole `proxysigv4` object. `null` (no config) gives no routes.
@@ -64,13 +84,7 @@ pub fn parse_routes(config: &Value) -> Result<Vec<Route>, ProxyError> {
     let entries = match config {
         Value::Null => return Ok(Vec::new()),
         Value::Object(entries) => entries,
-        _ => {
-            return Err(ProxyError::invalid_config(
-                "",
-                "",
-                "must be an object of routes",
-            ))
-        }
+        _ => return Err(ProxyError::invalid_config("", "", "must be an object of routes")),
     };
     check_options(entries)?;
     entries
@@ -83,11 +97,7 @@ pub fn parse_routes(config: &Value) -> Result<Vec<Route>, ProxyError> {
 fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
     for (key, value) in entries.iter().filter(|(key, _)| !key.starts_with('/')) {
         if !OPTION_KEYS.contains(&key.as_str()) {
-            return Err(ProxyError::invalid_config(
-                key,
-                "",
-                "unknown option (route keys start with '/')",
-            ));
+            return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"));
         }
         if !value.is_boolean() {
             return Err(ProxyError::invalid_config(key, "", "must be true or false"));
@@ -105,8 +115,16 @@ fn parse_route(key: &str, value: &Value) -> Result<Route, ProxyError> {
             role_session_name: None,
             service: None,
             region: None,
+            policy: RawPolicy::default(),
         },
-        Value::Object(_) => {
+        Value::Object(fields) => {
+            if let Some(unknown) = fields.keys().find(|k| !ROUTE_KEYS.contains(&k.as_str())) {
+                return Err(ProxyError::invalid_config(
+                    key,
+                    unknown,
+                    format!("unknown key; a route takes {}", ROUTE_KEYS.join(", ")),
+                ));
+            }
             ExpandedRoute::deserialize(value).map_err(|e| ProxyError::invalid_config(key, "", e))?
         }
         _ => {
@@ -120,12 +138,8 @@ fn parse_route(key: &str, value: &Value) -> Result<Route, ProxyError> {
     let target = parse_target(key, &expanded.target)?;
     let scope = signing_scope(key, &target, expanded.service, expanded.region)?;
     let credentials = credential_source(key, expanded.role_arn, expanded.role_session_name)?;
-    Ok(Route {
-        key: key.to_string(),
-        target,
-        scope,
-        credentials,
-    })
+    let policy = expanded.policy.validate(key)?;
+    Ok(Route { key: key.to_string(), target, scope, credentials, policy })
 }
 
 fn check_route_key(key: &str) -> Result<(), ProxyError> {
@@ -150,17 +164,11 @@ fn is_route_key_byte(b: u8) -> bool {
 fn parse_target(key: &str, target: &str) -> Result<Target, ProxyError> {
     let fail = |problem: &str| ProxyError::invalid_config(key, "target", problem);
     let uri: Uri = target.parse().map_err(|_| fail("is not a URL"))?;
-    let scheme = uri
-        .scheme()
-        .cloned()
-        .ok_or_else(|| fail("needs http:// or https://"))?;
+    let scheme = uri.scheme().cloned().ok_or_else(|| fail("needs http:// or https://"))?;
     if scheme != Scheme::HTTPS && scheme != Scheme::HTTP {
         return Err(fail("needs http:// or https://"));
     }
-    let authority = uri
-        .authority()
-        .cloned()
-        .ok_or_else(|| fail("needs a host"))?;
+    let authority = uri.authority().cloned().ok_or_else(|| fail("needs a host"))?;
     if authority.as_str().contains('@') {
         return Err(fail("must not contain credentials (user@host)"));
     }
@@ -170,24 +178,13 @@ fn parse_target(key: &str, target: &str) -> Result<Target, ProxyError> {
     if uri.query().is_some() || target.contains('#') {
         return Err(fail("must not contain a query or fragment"));
     }
-    let base_path = if target_has_path(target) {
-        uri.path().to_string()
-    } else {
-        String::new()
-    };
-    Ok(Target {
-        scheme,
-        authority,
-        base_path,
-    })
+    let base_path = if target_has_path(target) { uri.path().to_string() } else { String::new() };
+    Ok(Target { scheme, authority, base_path })
 }
 
 /// `http::Uri` reports "/" for "https://host"; we keep the target exactly as written.
 fn target_has_path(target: &str) -> bool {
-    target
-        .split_once("://")
-        .map(|(_, rest)| rest.contains('/'))
-        .unwrap_or(false)
+    target.split_once("://").map(|(_, rest)| rest.contains('/')).unwrap_or(false)
 }
 
 fn signing_scope(
@@ -214,11 +211,7 @@ fn signing_scope(
         (Some(service), Some(region)) => Ok(SigningScope { service, region }),
         (service, _) => Err(ProxyError::invalid_config(
             key,
-            if service.is_none() {
-                "service"
-            } else {
-                "region"
-            },
+            if service.is_none() { "service" } else { "region" },
             format!(
                 "cannot be inferred from host '{}'; set 'service' and 'region' for this route",
                 target.authority.host()
@@ -234,11 +227,7 @@ fn credential_source(
 ) -> Result<CredentialSource, ProxyError> {
     let Some(role_arn) = role_arn else {
         if role_session_name.is_some() {
-            return Err(ProxyError::invalid_config(
-                key,
-                "roleSessionName",
-                "is only used with 'roleArn'",
-            ));
+            return Err(ProxyError::invalid_config(key, "roleSessionName", "is only used with 'roleArn'"));
         }
         return Ok(CredentialSource::DefaultChain);
     };
@@ -257,10 +246,7 @@ fn credential_source(
             "must be 2-64 characters of letters, digits and +=,.@-_",
         ));
     }
-    Ok(CredentialSource::AssumeRole {
-        role_arn,
-        session_name,
-    })
+    Ok(CredentialSource::AssumeRole { role_arn, session_name })
 }
 
 /// `arn:<partition>:iam::<12-digit account>:role/<path/>name`
@@ -271,9 +257,7 @@ fn is_role_arn(arn: &str) -> bool {
             partition.starts_with("aws")
                 && account.len() == 12
                 && account.bytes().all(|b| b.is_ascii_digit())
-                && resource
-                    .strip_prefix("role/")
-                    .is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
+                && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
         }
         _ => false,
     }
@@ -281,9 +265,7 @@ fn is_role_arn(arn: &str) -> bool {
 
 fn is_session_name(name: &str) -> bool {
     (2..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b))
 }
 
 #[cfg(test)]
@@ -292,9 +274,7 @@ mod tests {
     use serde_json::json;
 
     fn error_of(config: Value) -> String {
-        parse_routes(&config)
-            .expect_err("config should be rejected")
-            .to_string()
+        parse_routes(&config).expect_err("config should be rejected").to_string()
     }
 
     #[test]
@@ -312,13 +292,7 @@ mod tests {
         .unwrap();
         assert_eq!(routes.len(), 2);
         let short = routes.iter().find(|r| r.key == "/short").unwrap();
-        assert_eq!(
-            short.scope,
-            SigningScope {
-                service: "execute-api".into(),
-                region: "us-west-2".into()
-            }
-        );
+        assert_eq!(short.scope, SigningScope { service: "execute-api".into(), region: "us-west-2".into() });
         assert_eq!(short.target.base_path, "/prod");
         assert!(matches!(short.credentials, CredentialSource::DefaultChain));
         let expanded = routes.iter().find(|r| r.key == "/expanded").unwrap();
@@ -338,33 +312,30 @@ mod tests {
 
     #[test]
     fn target_is_kept_exactly_as_written() {
-        let routes =
-            parse_routes(&json!({ "/a": "https://sqs.us-east-1.amazonaws.com/q/" })).unwrap();
+        let routes = parse_routes(&json!({ "/a": "https://sqs.us-east-1.amazonaws.com/q/" })).unwrap();
         assert_eq!(routes[0].target.base_path, "/q/");
     }
 
     #[test]
     fn bad_values_name_the_route_and_key() {
-        assert_eq!(
-            error_of(json!({ "/svc": "not a url" })),
-            "proxysigv4./svc.target: is not a URL"
+        assert_eq!(error_of(json!({ "/svc": "not a url" })), "proxysigv4./svc.target: is not a URL");
+        assert!(error_of(json!({ "/svc": "ftp://h.example.com" })).starts_with("proxysigv4./svc.target:"));
+        assert!(
+            error_of(json!({ "/svc": "https://u:p@h.example.com" })).starts_with("proxysigv4./svc.target:")
         );
-        assert!(error_of(json!({ "/svc": "ftp://h.example.com" }))
-            .starts_with("proxysigv4./svc.target:"));
-        assert!(error_of(json!({ "/svc": "https://u:p@h.example.com" }))
-            .starts_with("proxysigv4./svc.target:"));
-        assert!(error_of(json!({ "/svc": "https://h.example.com/?a=1" }))
-            .starts_with("proxysigv4./svc.target:"));
+        assert!(
+            error_of(json!({ "/svc": "https://h.example.com/?a=1" })).starts_with("proxysigv4./svc.target:")
+        );
         assert!(error_of(json!({ "/svc": { "target": "https://abc.execute-api.us-west-2.amazonaws.com", "roleArn": "nope" } }))
             .starts_with("proxysigv4./svc.roleArn:"));
         assert!(error_of(json!({ "/svc": { "target": "https://abc.execute-api.us-west-2.amazonaws.com", "roleSessionName": "x y" } }))
             .starts_with("proxysigv4./svc.roleSessionName:"));
-        assert!(error_of(json!({ "/svc": { "target": "https://abc.execute-api.us-west-2.amazonaws.com", "targte": "x" } }))
-            .contains("unknown field `targte`"));
-        assert!(
-            error_of(json!({ "/svc": { "roleArn": "arn:aws:iam::123456789012:role/r" } }))
-                .contains("missing field `target`")
-        );
+        assert!(error_of(
+            json!({ "/svc": { "target": "https://abc.execute-api.us-west-2.amazonaws.com", "targte": "x" } })
+        )
+        .starts_with("proxysigv4./svc.targte: unknown key"));
+        assert!(error_of(json!({ "/svc": { "roleArn": "arn:aws:iam::123456789012:role/r" } }))
+            .contains("missing field `target`"));
         assert!(error_of(json!({ "/svc": 42 })).starts_with("proxysigv4./svc:"));
     }
 
@@ -372,24 +343,17 @@ mod tests {
     fn unknown_host_needs_service_and_region() {
         let message = error_of(json!({ "/svc": "https://api.example.com" }));
         assert!(
-            message.starts_with(
-                "proxysigv4./svc.service: cannot be inferred from host 'api.example.com'"
-            ),
+            message.starts_with("proxysigv4./svc.service: cannot be inferred from host 'api.example.com'"),
             "{message}"
         );
-        let message = error_of(
-            json!({ "/svc": { "target": "https://api.example.com", "service": "execute-api" } }),
-        );
+        let message =
+            error_of(json!({ "/svc": { "target": "https://api.example.com", "service": "execute-api" } }));
         assert!(message.starts_with("proxysigv4./svc.region:"), "{message}");
     }
 
     #[test]
     fn options_are_not_routes_and_unknown_options_fail() {
-        assert!(
-            parse_routes(&json!({ "allowUnauthenticatedRequests": true }))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(parse_routes(&json!({ "allowUnauthenticatedRequests": true })).unwrap().is_empty());
         assert!(error_of(json!({ "allowUnauthenticatedRequests": "yes" }))
             .starts_with("proxysigv4.allowUnauthenticatedRequests:"));
         assert!(error_of(json!({ "allowUnauthenticatedRequest": true })).contains("unknown option"));
@@ -398,12 +362,8 @@ mod tests {
     #[test]
     fn route_keys_are_plain_segments() {
         for key in ["/", "/a/", "/a//b", "/..", "/a b", "/a?b", "/%2e"] {
-            let message =
-                error_of(json!({ key: "https://abc.execute-api.us-west-2.amazonaws.com" }));
-            assert!(
-                message.starts_with(&format!("proxysigv4.{key}:")),
-                "{key}: {message}"
-            );
+            let message = error_of(json!({ key: "https://abc.execute-api.us-west-2.amazonaws.com" }));
+            assert!(message.starts_with(&format!("proxysigv4.{key}:")), "{key}: {message}");
         }
         assert!(parse_routes(
             &json!({ "/team-a/api.v2": "https://abc.execute-api.us-west-2.amazonaws.com" })
@@ -414,9 +374,7 @@ mod tests {
     #[test]
     fn role_arns_are_checked() {
         assert!(is_role_arn("arn:aws:iam::123456789012:role/reader"));
-        assert!(is_role_arn(
-            "arn:aws-us-gov:iam::123456789012:role/path/reader"
-        ));
+        assert!(is_role_arn("arn:aws-us-gov:iam::123456789012:role/path/reader"));
         assert!(!is_role_arn("arn:aws:iam::123456789012:user/reader"));
         assert!(!is_role_arn("arn:aws:iam::12345:role/reader"));
         assert!(!is_role_arn("arn:aws:s3:::bucket"));

@@ -17,6 +17,10 @@ pub enum ErrorKind {
     BadHeader,
     /// The request method is not a valid HTTP method.
     BadMethod,
+    /// The route does not allow the request method.
+    MethodNotAllowed,
+    /// The request body is larger than the route allows.
+    PayloadTooLarge,
     /// No configured route matches the request path.
     RouteNotFound,
     /// No AWS credentials could be obtained for the route.
@@ -37,6 +41,8 @@ impl ErrorKind {
         match self {
             ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod => 400,
             ErrorKind::RouteNotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::PayloadTooLarge => 413,
             // 499 is what proxies log for a client that closed the connection; nobody reads it.
             ErrorKind::Cancelled => 499,
             ErrorKind::UpstreamUnreachable => 502,
@@ -53,6 +59,8 @@ impl ErrorKind {
             ErrorKind::BadPath => "BAD_PATH",
             ErrorKind::BadHeader => "BAD_HEADER",
             ErrorKind::BadMethod => "BAD_METHOD",
+            ErrorKind::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorKind::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorKind::RouteNotFound => "ROUTE_NOT_FOUND",
             ErrorKind::CredentialsUnavailable => "CREDENTIALS_UNAVAILABLE",
             ErrorKind::UpstreamUnreachable => "UPSTREAM_UNREACHABLE",
@@ -67,6 +75,8 @@ impl ErrorKind {
         match self {
             ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod => "InputError",
             ErrorKind::RouteNotFound => "NotFoundError",
+            ErrorKind::MethodNotAllowed => "MethodNotAllowedError",
+            ErrorKind::PayloadTooLarge => "PayloadTooLargeError",
             ErrorKind::CredentialsUnavailable => "ServiceUnavailableError",
             ErrorKind::UpstreamUnreachable => "BadGatewayError",
             ErrorKind::UpstreamTimeout => "GatewayTimeoutError",
@@ -81,16 +91,24 @@ impl ErrorKind {
 pub struct ProxyError {
     kind: ErrorKind,
     message: String,
+    /// Headers the error response must carry, e.g. `Allow` with a 405.
+    headers: Vec<(&'static str, String)>,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
 impl ProxyError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            source: None,
-        }
+        Self { kind, message: message.into(), headers: Vec::new(), source: None }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Headers the error response must carry.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.headers
     }
 
     pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
@@ -127,11 +145,8 @@ impl ProxyError {
     }
 
     pub(crate) fn invalid_config(route: &str, key: &str, problem: impl fmt::Display) -> Self {
-        let at = if key.is_empty() {
-            format!("proxysigv4.{route}")
-        } else {
-            format!("proxysigv4.{route}.{key}")
-        };
+        let at =
+            if key.is_empty() { format!("proxysigv4.{route}") } else { format!("proxysigv4.{route}.{key}") };
         Self::new(ErrorKind::InvalidConfig, format!("{at}: {problem}"))
     }
 }
@@ -147,6 +162,7 @@ impl fmt::Debug for ProxyError {
         f.debug_struct("ProxyError")
             .field("kind", &self.kind)
             .field("message", &self.message)
+            .field("headers", &self.headers)
             .field("source", &self.source)
             .finish()
     }
@@ -154,9 +170,7 @@ impl fmt::Debug for ProxyError {
 
 impl StdError for ProxyError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_ref()
-            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+        self.source.as_ref().map(|e| e.as_ref() as &(dyn StdError + 'static))
     }
 }
 
@@ -169,10 +183,7 @@ mod tests {
         assert_eq!(ErrorKind::BadPath.http_status(), 400);
         assert_eq!(ErrorKind::CredentialsUnavailable.http_status(), 503);
         assert_eq!(ErrorKind::UpstreamTimeout.code(), "UPSTREAM_TIMEOUT");
-        assert_eq!(
-            ErrorKind::UpstreamUnreachable.backstage_name(),
-            "BadGatewayError"
-        );
+        assert_eq!(ErrorKind::UpstreamUnreachable.backstage_name(), "BadGatewayError");
     }
 
     #[test]
@@ -184,11 +195,7 @@ mod tests {
     #[test]
     fn causes_are_appended_once() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
-        let e =
-            ProxyError::new(ErrorKind::UpstreamUnreachable, "upstream unreachable").with_source(io);
-        assert_eq!(
-            e.message_with_causes(),
-            "upstream unreachable: connection refused"
-        );
+        let e = ProxyError::new(ErrorKind::UpstreamUnreachable, "upstream unreachable").with_source(io);
+        assert_eq!(e.message_with_causes(), "upstream unreachable: connection refused");
     }
 }

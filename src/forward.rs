@@ -1,10 +1,14 @@
-//! The one pooled HTTP client that carries every proxied request (HTTPS with rustls + ring,
-//! plain HTTP for local targets), and the classification of what can go wrong on the way.
+//! The pooled HTTP clients that carry every proxied request (HTTPS with rustls + ring, plain
+//! HTTP for local targets), and the classification of what can go wrong on the way.
 
-use bytes::Bytes;
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::io;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::{stream, Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -13,29 +17,33 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use once_cell::sync::Lazy;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, ProxyError};
 
-/// Time allowed for the TCP connect (and TLS handshake).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle pooled connections are closed after this, well before typical upstream idle timeouts
 /// (API Gateway and ALB keep idle connections for 60 s or more).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upper bound on idle connections kept per upstream host.
 const MAX_IDLE_PER_HOST: usize = 128;
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// A pooled client. Cloning shares the pool.
+pub type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// The process-wide client: connections are reused across requests, routes and proxies.
-static CLIENT: Lazy<HttpsClient> = Lazy::new(|| {
+/// The process-wide client for a connect timeout. The timeout belongs to the connector, so
+/// routes with different connect timeouts get different pools; routes that agree share one.
+pub fn shared_client(connect_timeout: Duration) -> HttpsClient {
+    static CLIENTS: Lazy<Mutex<HashMap<Duration, HttpsClient>>> = Lazy::new(Default::default);
+    CLIENTS.lock().unwrap().entry(connect_timeout).or_insert_with(|| new_client(connect_timeout)).clone()
+}
+
+fn new_client(connect_timeout: Duration) -> HttpsClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
+        .with_provider_and_webpki_roots(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
         .expect("the ring provider supports the default TLS versions")
         .https_or_http()
         .enable_http1()
@@ -44,34 +52,90 @@ static CLIENT: Lazy<HttpsClient> = Lazy::new(|| {
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
         .build(https)
-});
+}
 
 /// Sends a request and waits at most `timeout` for the response headers.
 pub async fn send(
+    client: &HttpsClient,
     request: http::Request<Full<Bytes>>,
     timeout: Duration,
 ) -> Result<http::Response<Incoming>, ProxyError> {
     let host = request.uri().host().unwrap_or_default().to_string();
-    match tokio::time::timeout(timeout, CLIENT.request(request)).await {
+    match tokio::time::timeout(timeout, client.request(request)).await {
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(unreachable_error(&host, error)),
+        Ok(Err(error)) => Err(upstream_failure(&host, error)),
         Err(_) => Err(ProxyError::new(
             ErrorKind::UpstreamTimeout,
-            format!(
-                "upstream {host} sent no response within {} s",
-                timeout.as_secs()
-            ),
+            format!("upstream {host} sent no response within {}", seconds(timeout)),
         )),
     }
 }
 
-fn unreachable_error(host: &str, error: hyper_util::client::legacy::Error) -> ProxyError {
-    let what = if error.is_connect() {
-        format!("could not connect to upstream {host}")
-    } else {
-        format!("upstream {host} failed before responding")
+fn seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
+}
+
+/// Why an exchange failed before a response, as far as the error chain tells.
+#[derive(Debug, PartialEq, Eq)]
+enum Cause {
+    ConnectionRefused,
+    ConnectTimeout,
+    Dns,
+    Tls,
+    ConnectionClosed,
+    Other,
+}
+
+fn upstream_failure(host: &str, error: hyper_util::client::legacy::Error) -> ProxyError {
+    let (kind, what) = match cause_of(&error) {
+        Cause::ConnectionRefused => {
+            (ErrorKind::UpstreamUnreachable, format!("upstream {host} refused the connection"))
+        }
+        Cause::ConnectTimeout => {
+            (ErrorKind::UpstreamTimeout, format!("connecting to upstream {host} timed out"))
+        }
+        Cause::Dns => (ErrorKind::UpstreamUnreachable, format!("DNS lookup of upstream {host} failed")),
+        Cause::Tls => (ErrorKind::UpstreamUnreachable, format!("TLS handshake with upstream {host} failed")),
+        Cause::ConnectionClosed => (
+            ErrorKind::UpstreamUnreachable,
+            format!("upstream {host} closed the connection before responding"),
+        ),
+        Cause::Other => (ErrorKind::UpstreamUnreachable, format!("upstream {host} failed before responding")),
     };
-    ProxyError::new(ErrorKind::UpstreamUnreachable, what).with_source(error)
+    ProxyError::new(kind, what).with_source(error)
+}
+
+fn cause_of(error: &(dyn StdError + 'static)) -> Cause {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if current.downcast_ref::<rustls::Error>().is_some() {
+            return Cause::Tls;
+        }
+        if let Some(io) = current.downcast_ref::<io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) {
+                return Cause::Tls;
+            }
+            match io.kind() {
+                io::ErrorKind::ConnectionRefused => return Cause::ConnectionRefused,
+                io::ErrorKind::TimedOut => return Cause::ConnectTimeout,
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof => {
+                    return Cause::ConnectionClosed
+                }
+                _ => {}
+            }
+        }
+        if let Some(hyper_error) = current.downcast_ref::<hyper::Error>() {
+            if hyper_error.is_incomplete_message() || hyper_error.is_closed() {
+                return Cause::ConnectionClosed;
+            }
+        }
+        // hyper-util's connect error type is private; its message is stable.
+        if current.to_string() == "dns error" {
+            return Cause::Dns;
+        }
+        next = current.source();
+    }
+    Cause::Other
 }
 
 /// A response body as a stream of data chunks.
@@ -89,15 +153,49 @@ pub fn body_chunks(body: Incoming) -> BodyChunks {
                     _ => continue, // empty data frames and trailers carry nothing to pass on
                 },
                 Err(error) => {
-                    let error = ProxyError::new(
-                        ErrorKind::UpstreamUnreachable,
-                        "upstream response body failed",
-                    )
-                    .with_source(error);
+                    let error =
+                        ProxyError::new(ErrorKind::UpstreamUnreachable, "upstream response body failed")
+                            .with_source(error);
                     return Some((Err(error), None));
                 }
             }
         }
     })
     .boxed()
+}
+
+/// Ends `body` as soon as `cancelled` fires, even while a read is pending, and drops it then:
+/// dropping the body is what closes the upstream connection. A stream consumer's own cancel
+/// cannot do this while its read is in flight, because the pending read holds the stream.
+pub fn until_cancelled(body: BodyChunks, cancelled: CancellationToken) -> BodyChunks {
+    stream::unfold(Some(body), move |state| {
+        let cancelled = cancelled.clone();
+        async move {
+            let mut body = state?;
+            tokio::select! {
+                biased;
+                _ = cancelled.cancelled() => None,
+                item = body.next() => item.map(|item| (item, Some(body))),
+            }
+        }
+    })
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_causes_through_the_chain() {
+        let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(cause_of(&refused), Cause::ConnectionRefused);
+        let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
+        assert_eq!(cause_of(&tls), Cause::Tls);
+        let timeout = io::Error::new(io::ErrorKind::TimedOut, "connect timeout");
+        assert_eq!(cause_of(&timeout), Cause::ConnectTimeout);
+        let wrapped = ProxyError::new(ErrorKind::Internal, "x")
+            .with_source(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
+        assert_eq!(cause_of(&wrapped), Cause::ConnectionClosed);
+    }
 }

@@ -50,23 +50,37 @@ const HOP_BY_HOP: [&str; 9] = [
 /// Backstage origin.
 const DROPPED_RESPONSE_HEADERS: [&str; 2] = ["set-cookie", "set-cookie2"];
 
+/// Headers that carry a signature or a caller's identity: only the proxy sets them upstream.
+const SIGNING_HEADERS: [&str; 4] =
+    ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.contains(&name)
+}
+
+pub fn is_signing_header(name: &str) -> bool {
+    SIGNING_HEADERS.contains(&name)
+}
+
 /// Filters the client's raw header pairs (`[name, value, name, value, ...]`) down to what is
-/// forwarded. A value with CR, LF or NUL is refused rather than dropped silently.
-pub fn forwarded_request_headers(raw_pairs: &[String]) -> Result<HeaderMap, ProxyError> {
-    let connection_named = connection_tokens(
-        raw_pairs
-            .chunks_exact(2)
-            .map(|p| (p[0].as_str(), p[1].as_str())),
-    );
+/// forwarded: the default allowlist plus the route's `extra_allowed`. A value with CR, LF or NUL
+/// is refused rather than dropped silently.
+pub fn forwarded_request_headers(
+    raw_pairs: &[String],
+    extra_allowed: &[HeaderName],
+) -> Result<HeaderMap, ProxyError> {
+    let connection_named =
+        connection_tokens(raw_pairs.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str())));
     let mut headers = HeaderMap::new();
     for pair in raw_pairs.chunks_exact(2) {
         let name = pair[0].to_ascii_lowercase();
-        if !FORWARDED_REQUEST_HEADERS.contains(&name.as_str()) || connection_named.contains(&name) {
+        let allowed = FORWARDED_REQUEST_HEADERS.contains(&name.as_str())
+            || extra_allowed.iter().any(|h| h == name.as_str());
+        if !allowed || connection_named.contains(&name) {
             continue;
         }
-        let value = HeaderValue::from_str(&pair[1]).map_err(|_| {
-            ProxyError::bad_header(format!("request header '{name}' has an invalid value"))
-        })?;
+        let value = HeaderValue::from_str(&pair[1])
+            .map_err(|_| ProxyError::bad_header(format!("request header '{name}' has an invalid value")))?;
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| ProxyError::bad_header("request header has an invalid name"))?;
         headers.append(name, value);
@@ -120,29 +134,30 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<String> {
-        list.iter()
-            .flat_map(|(n, v)| [n.to_string(), v.to_string()])
-            .collect()
+        list.iter().flat_map(|(n, v)| [n.to_string(), v.to_string()]).collect()
     }
 
     #[test]
     fn forwards_the_allowlist_and_nothing_else() {
-        let headers = forwarded_request_headers(&pairs(&[
-            ("Content-Type", "application/json"),
-            ("Accept", "*/*"),
-            ("X-Amz-Target", "DynamoDB_20120810.GetItem"),
-            ("Range", "bytes=0-9"),
-            ("Authorization", "Bearer backstage-token"),
-            ("Cookie", "session=1"),
-            ("X-Amz-Date", "20200101T000000Z"),
-            ("X-Amz-Security-Token", "token"),
-            ("X-Amz-Content-Sha256", "abc"),
-            ("Host", "backstage.example.com"),
-            ("Content-Length", "5"),
-            ("Transfer-Encoding", "chunked"),
-            ("Connection", "keep-alive"),
-            ("X-Forwarded-For", "10.0.0.1"),
-        ]))
+        let headers = forwarded_request_headers(
+            &pairs(&[
+                ("Content-Type", "application/json"),
+                ("Accept", "*/*"),
+                ("X-Amz-Target", "DynamoDB_20120810.GetItem"),
+                ("Range", "bytes=0-9"),
+                ("Authorization", "Bearer backstage-token"),
+                ("Cookie", "session=1"),
+                ("X-Amz-Date", "20200101T000000Z"),
+                ("X-Amz-Security-Token", "token"),
+                ("X-Amz-Content-Sha256", "abc"),
+                ("Host", "backstage.example.com"),
+                ("Content-Length", "5"),
+                ("Transfer-Encoding", "chunked"),
+                ("Connection", "keep-alive"),
+                ("X-Forwarded-For", "10.0.0.1"),
+            ]),
+            &[],
+        )
         .unwrap();
         let mut names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
         names.sort();
@@ -150,12 +165,20 @@ mod tests {
     }
 
     #[test]
+    fn forwards_a_route_s_extra_headers() {
+        let extra = [HeaderName::from_static("x-team")];
+        let headers =
+            forwarded_request_headers(&pairs(&[("X-Team", "a"), ("X-Other", "b")]), &extra).unwrap();
+        assert_eq!(headers.get("x-team").unwrap(), "a");
+        assert!(headers.get("x-other").is_none());
+    }
+
+    #[test]
     fn drops_headers_named_in_connection() {
-        let headers = forwarded_request_headers(&pairs(&[
-            ("Connection", "Accept-Language, close"),
-            ("Accept-Language", "en"),
-            ("Accept", "*/*"),
-        ]))
+        let headers = forwarded_request_headers(
+            &pairs(&[("Connection", "Accept-Language, close"), ("Accept-Language", "en"), ("Accept", "*/*")]),
+            &[],
+        )
         .unwrap();
         assert!(headers.get("accept-language").is_none());
         assert!(headers.get("accept").is_some());
@@ -163,14 +186,13 @@ mod tests {
 
     #[test]
     fn keeps_repeated_values() {
-        let headers =
-            forwarded_request_headers(&pairs(&[("Accept", "a"), ("accept", "b")])).unwrap();
+        let headers = forwarded_request_headers(&pairs(&[("Accept", "a"), ("accept", "b")]), &[]).unwrap();
         assert_eq!(headers.get_all("accept").iter().count(), 2);
     }
 
     #[test]
     fn refuses_values_with_line_breaks() {
-        let error = forwarded_request_headers(&pairs(&[("Accept", "a\r\nx-evil: 1")])).unwrap_err();
+        let error = forwarded_request_headers(&pairs(&[("Accept", "a\r\nx-evil: 1")]), &[]).unwrap_err();
         assert_eq!(error.kind(), crate::error::ErrorKind::BadHeader);
     }
 
@@ -193,16 +215,7 @@ mod tests {
         }
         let returned = returned_response_headers(&upstream);
         let names: Vec<&str> = returned.iter().step_by(2).map(String::as_str).collect();
-        assert_eq!(
-            names,
-            [
-                "etag",
-                "location",
-                "x-amzn-requestid",
-                "content-type",
-                "content-length"
-            ]
-        );
+        assert_eq!(names, ["etag", "location", "x-amzn-requestid", "content-type", "content-length"]);
     }
 
     #[test]

@@ -7,11 +7,13 @@
 
 pub mod config;
 pub mod credentials;
+pub mod duration;
 pub mod endpoint;
 pub mod error;
 pub mod forward;
 pub mod headers;
 pub mod path;
+pub mod policy;
 pub mod proxy;
 pub mod signing;
 

@@ -1,7 +1,7 @@
 //! The pipeline for one request: route, path, headers, credentials, signature, forward.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, HOST};
@@ -11,13 +11,10 @@ use serde_json::Value;
 use crate::config::{parse_routes, Route};
 use crate::credentials::{shared_cache, CredentialCache};
 use crate::error::{ErrorKind, ProxyError};
-use crate::forward::{self, body_chunks, BodyChunks};
+use crate::forward::{self, body_chunks, shared_client, BodyChunks, HttpsClient};
 use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers};
 use crate::path::{check_request_path, match_route, split_url, upstream_path_and_query};
 use crate::signing::{signature_headers, RequestToSign};
-
-/// How long an upstream may take to send its response headers. API Gateway gives up at 29 s.
-pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A request as the Backstage plugin received it.
 pub struct IncomingRequest<'a> {
@@ -42,7 +39,7 @@ pub struct Proxy {
     routes: Vec<Route>,
     route_keys: Vec<String>,
     credentials: Vec<Arc<CredentialCache>>,
-    upstream_timeout: Duration,
+    clients: Vec<HttpsClient>,
 }
 
 impl Proxy {
@@ -50,38 +47,51 @@ impl Proxy {
     /// a backend starts even before any are available.
     pub fn from_config(config: &Value) -> Result<Self, ProxyError> {
         let routes = parse_routes(config)?;
-        let credentials = routes
-            .iter()
-            .map(|r| shared_cache(&r.credentials, &r.scope.region))
-            .collect();
+        let credentials = routes.iter().map(|r| shared_cache(&r.credentials, &r.scope.region)).collect();
+        let clients = routes.iter().map(|r| shared_client(r.policy.connect_timeout)).collect();
         let route_keys = routes.iter().map(|r| r.key.clone()).collect();
-        Ok(Self {
-            routes,
-            route_keys,
-            credentials,
-            upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
-        })
+        Ok(Self { routes, route_keys, credentials, clients })
     }
 
     pub fn route_keys(&self) -> &[String] {
         &self.route_keys
     }
 
-    pub async fn handle(
-        &self,
-        request: IncomingRequest<'_>,
-    ) -> Result<ProxiedResponse, ProxyError> {
+    /// The route a raw URL (`/route/rest?query`) belongs to, if any.
+    pub fn route_for(&self, url: &str) -> Option<&Route> {
+        let (path, _) = split_url(url);
+        match_route(&self.route_keys, path).map(|(index, _)| &self.routes[index])
+    }
+
+    pub async fn handle(&self, request: IncomingRequest<'_>) -> Result<ProxiedResponse, ProxyError> {
         let method = http::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| ProxyError::new(ErrorKind::BadMethod, "request method is not valid"))?;
         let (path, query) = split_url(request.url);
         let (index, rest) = match_route(&self.route_keys, path).ok_or_else(|| {
-            ProxyError::new(
-                ErrorKind::RouteNotFound,
-                "no proxysigv4 route matches this path",
-            )
+            ProxyError::new(ErrorKind::RouteNotFound, "no proxysigv4 route matches this path")
         })?;
         check_request_path(rest)?;
         let route = &self.routes[index];
+        let policy = &route.policy;
+        if let Some(allowed) = &policy.allowed_methods {
+            if !allowed.contains(&method) {
+                let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                return Err(ProxyError::new(
+                    ErrorKind::MethodNotAllowed,
+                    format!("this route allows only {allow}"),
+                )
+                .with_header("allow", allow));
+            }
+        }
+        if request.body.len() as u64 > policy.max_request_body_bytes {
+            return Err(ProxyError::new(
+                ErrorKind::PayloadTooLarge,
+                format!(
+                    "request body is larger than this route's limit of {} bytes",
+                    policy.max_request_body_bytes
+                ),
+            ));
+        }
 
         let url = format!(
             "{}://{}{}",
@@ -89,16 +99,14 @@ impl Proxy {
             route.target.authority,
             upstream_path_and_query(&route.target.base_path, rest, query)
         );
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|_| ProxyError::bad_path("request path is not a valid URI"))?;
-        let mut headers = forwarded_request_headers(request.raw_headers)?;
-        let host = HeaderValue::from_str(route.target.authority.as_str()).map_err(|_| {
-            ProxyError::new(
-                ErrorKind::Internal,
-                "target host is not a valid header value",
-            )
-        })?;
+        let uri: http::Uri =
+            url.parse().map_err(|_| ProxyError::bad_path("request path is not a valid URI"))?;
+        let mut headers = forwarded_request_headers(request.raw_headers, &policy.allowed_headers)?;
+        for (name, value) in &policy.static_headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        let host = HeaderValue::from_str(route.target.authority.as_str())
+            .map_err(|_| ProxyError::new(ErrorKind::Internal, "target host is not a valid header value"))?;
         headers.insert(HOST, host);
 
         let credentials = self.credentials[index].credentials().await?;
@@ -107,7 +115,9 @@ impl Proxy {
             url: &url,
             headers: headers
                 .iter()
-                .filter(|(name, _)| is_signed_header(name.as_str()))
+                .filter(|(name, _)| {
+                    is_signed_header(name.as_str()) || policy.static_headers.iter().any(|(n, _)| n == *name)
+                })
                 .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
                 .collect(),
             body: &request.body,
@@ -115,10 +125,7 @@ impl Proxy {
         let signature = signature_headers(&to_sign, &route.scope, &credentials, SystemTime::now())?;
         for (name, value) in signature {
             let value = HeaderValue::from_str(&value).map_err(|_| {
-                ProxyError::new(
-                    ErrorKind::Internal,
-                    "signature header is not a valid header value",
-                )
+                ProxyError::new(ErrorKind::Internal, "signature header is not a valid header value")
             })?;
             headers.insert(name, value);
         }
@@ -127,7 +134,7 @@ impl Proxy {
         *upstream_request.method_mut() = method;
         *upstream_request.uri_mut() = uri;
         *upstream_request.headers_mut() = headers;
-        let response = forward::send(upstream_request, self.upstream_timeout).await?;
+        let response = forward::send(&self.clients[index], upstream_request, policy.timeout).await?;
         let (parts, body) = response.into_parts();
         Ok(ProxiedResponse {
             status: parts.status.as_u16(),

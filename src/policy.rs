@@ -1,0 +1,219 @@
+//! Per-route policy: which methods and extra headers a route accepts, which static headers it
+//! adds, whether callers need Backstage credentials, and its limits. Parsed from the expanded
+//! route form; every default is the secure and conservative one.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
+use serde_json::Value;
+
+use crate::duration::parse_duration;
+use crate::error::ProxyError;
+use crate::headers::{is_hop_by_hop, is_signing_header};
+
+/// Time to wait for the upstream's response headers. API Gateway gives up at 29 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time to wait for a TCP connection (and TLS handshake) to the upstream.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Fits API Gateway's 10 MiB payload limit.
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Whether callers of a route need Backstage credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallerCredentials {
+    /// Decided by the global `allowUnauthenticatedRequests` option.
+    Inherit,
+    Require,
+    DangerouslyAllowUnauthenticated,
+}
+
+#[derive(Clone, Debug)]
+pub struct RoutePolicy {
+    /// `None`: every method.
+    pub allowed_methods: Option<Vec<Method>>,
+    /// Request headers forwarded beyond the default allowlist.
+    pub allowed_headers: Vec<HeaderName>,
+    /// Added to every request and signed. Values may be secrets: never log them.
+    pub static_headers: Vec<(HeaderName, HeaderValue)>,
+    pub caller_credentials: CallerCredentials,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_request_body_bytes: u64,
+}
+
+impl Default for RoutePolicy {
+    fn default() -> Self {
+        Self {
+            allowed_methods: None,
+            allowed_headers: Vec::new(),
+            static_headers: Vec::new(),
+            caller_credentials: CallerCredentials::Inherit,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+        }
+    }
+}
+
+/// The policy keys of the expanded route form, as they come from config.
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawPolicy {
+    allowed_methods: Option<Vec<String>>,
+    allowed_headers: Option<Vec<String>>,
+    headers: Option<BTreeMap<String, String>>,
+    credentials: Option<String>,
+    timeout: Option<Value>,
+    connect_timeout: Option<Value>,
+    max_request_body_bytes: Option<Value>,
+}
+
+impl RawPolicy {
+    pub fn validate(self, route: &str) -> Result<RoutePolicy, ProxyError> {
+        let fail =
+            |key: &str, problem: &dyn std::fmt::Display| ProxyError::invalid_config(route, key, problem);
+        let defaults = RoutePolicy::default();
+        let allowed_methods = self
+            .allowed_methods
+            .map(|methods| {
+                methods.iter().map(|m| parse_method(m).map_err(|p| fail("allowedMethods", &p))).collect()
+            })
+            .transpose()?;
+        let allowed_headers = self
+            .allowed_headers
+            .unwrap_or_default()
+            .iter()
+            .map(|name| forwardable_header_name(name).map_err(|p| fail("allowedHeaders", &p)))
+            .collect::<Result<_, _>>()?;
+        let static_headers = self
+            .headers
+            .unwrap_or_default()
+            .iter()
+            .map(|(name, value)| {
+                let name = forwardable_header_name(name).map_err(|p| fail("headers", &p))?;
+                // The value is deliberately left out of the message: it may be a secret.
+                let value = HeaderValue::from_str(value).map_err(|_| {
+                    fail("headers", &format!("value of '{name}' is not a valid header value"))
+                })?;
+                Ok((name, value))
+            })
+            .collect::<Result<_, ProxyError>>()?;
+        let caller_credentials = match self.credentials.as_deref() {
+            None => CallerCredentials::Inherit,
+            Some("require") => CallerCredentials::Require,
+            Some("dangerously-allow-unauthenticated") => CallerCredentials::DangerouslyAllowUnauthenticated,
+            Some(_) => {
+                return Err(fail("credentials", &"must be 'require' or 'dangerously-allow-unauthenticated'"))
+            }
+        };
+        let duration = |key: &str, value: Option<Value>, default: Duration| {
+            value.map(|v| parse_duration(&v).map_err(|p| fail(key, &p))).unwrap_or(Ok(default))
+        };
+        Ok(RoutePolicy {
+            allowed_methods,
+            allowed_headers,
+            static_headers,
+            caller_credentials,
+            timeout: duration("timeout", self.timeout, defaults.timeout)?,
+            connect_timeout: duration("connectTimeout", self.connect_timeout, defaults.connect_timeout)?,
+            max_request_body_bytes: match self.max_request_body_bytes {
+                None => defaults.max_request_body_bytes,
+                Some(value) => value
+                    .as_u64()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| fail("maxRequestBodyBytes", &"must be a whole number of bytes above 0"))?,
+            },
+        })
+    }
+}
+
+fn parse_method(method: &str) -> Result<Method, String> {
+    let upper = method.to_ascii_uppercase();
+    match upper.as_str() {
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => {
+            Ok(Method::from_bytes(upper.as_bytes()).expect("a standard method"))
+        }
+        _ => Err(format!("'{method}' is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")),
+    }
+}
+
+/// A header name a route may forward or add: not hop-by-hop, and not one the signature owns.
+fn forwardable_header_name(name: &str) -> Result<HeaderName, String> {
+    let header = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("'{name}' is not a valid header name"))?;
+    let lower = header.as_str();
+    if is_hop_by_hop(lower)
+        || is_signing_header(lower)
+        || matches!(lower, "host" | "cookie" | "content-length")
+    {
+        return Err(format!("'{name}' cannot be forwarded: the proxy sets or strips it"));
+    }
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy(value: Value) -> Result<RoutePolicy, String> {
+        let raw: RawPolicy = serde_json::from_value(value).unwrap();
+        raw.validate("/r").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_conservative() {
+        let p = policy(json!({})).unwrap();
+        assert!(p.allowed_methods.is_none());
+        assert_eq!(p.caller_credentials, CallerCredentials::Inherit);
+        assert_eq!(p.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(p.max_request_body_bytes, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn reads_every_option() {
+        let p = policy(json!({
+            "allowedMethods": ["get", "POST"],
+            "allowedHeaders": ["X-Team"],
+            "headers": { "x-api-key": "s3cr3t" },
+            "credentials": "dangerously-allow-unauthenticated",
+            "timeout": "5s",
+            "connectTimeout": { "milliseconds": 250 },
+            "maxRequestBodyBytes": 1024
+        }))
+        .unwrap();
+        assert_eq!(p.allowed_methods, Some(vec![Method::GET, Method::POST]));
+        assert_eq!(p.allowed_headers, vec![HeaderName::from_static("x-team")]);
+        assert_eq!(p.static_headers[0].0, "x-api-key");
+        assert_eq!(p.caller_credentials, CallerCredentials::DangerouslyAllowUnauthenticated);
+        assert_eq!(p.timeout, Duration::from_secs(5));
+        assert_eq!(p.connect_timeout, Duration::from_millis(250));
+        assert_eq!(p.max_request_body_bytes, 1024);
+    }
+
+    #[test]
+    fn names_the_key_and_never_the_secret() {
+        let cases = [
+            (json!({ "allowedMethods": ["FETCH"] }), "proxysigv4./r.allowedMethods:"),
+            (json!({ "allowedHeaders": ["Authorization"] }), "proxysigv4./r.allowedHeaders:"),
+            (json!({ "allowedHeaders": ["x-amz-date"] }), "proxysigv4./r.allowedHeaders:"),
+            (json!({ "allowedHeaders": ["Connection"] }), "proxysigv4./r.allowedHeaders:"),
+            (json!({ "headers": { "bad name": "v" } }), "proxysigv4./r.headers:"),
+            (json!({ "credentials": "forward" }), "proxysigv4./r.credentials:"),
+            (json!({ "timeout": "soon" }), "proxysigv4./r.timeout:"),
+            (json!({ "connectTimeout": 5 }), "proxysigv4./r.connectTimeout:"),
+            (json!({ "maxRequestBodyBytes": -1 }), "proxysigv4./r.maxRequestBodyBytes:"),
+        ];
+        for (value, prefix) in cases {
+            let message = policy(value.clone()).unwrap_err();
+            assert!(message.starts_with(prefix), "{value}: {message}");
+        }
+        let message = policy(json!({ "headers": { "x-api-key": "top-secret\r\nx: y" } })).unwrap_err();
+        assert!(
+            message.starts_with("proxysigv4./r.headers:") && !message.contains("top-secret"),
+            "{message}"
+        );
+    }
+}
