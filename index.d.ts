@@ -24,7 +24,10 @@ export declare class ProxyResponse {
    * Set-Cookie are already removed.
    */
   get headers(): Array<string>
-  /** Set when the proxy answered by itself (then there are no headers and no body). */
+  /**
+   * Set when the proxy answered by itself (then there is no body, and headers hold only what
+   * the error response needs, such as `Allow` with a 405).
+   */
   get error(): ProxyErrorInfo | null
   /**
    * The body as a `ReadableStream` that pulls from the upstream as it is read, so
@@ -41,6 +44,13 @@ export declare class SigV4Proxy {
    * code `INVALID_CONFIG` whose message names the route and key. Fetches no credentials.
    */
   constructor(config?: object | null | undefined)
+  /**
+   * The route a request URL (`/route/rest?query`, below the mount point) belongs to, with what
+   * the router must know before it reads the body; `null` when no route matches.
+   */
+  routeFor(url: string): RouteInfo | null
+  /** Every route with its caller-credentials policy, e.g. to register auth policies at startup. */
+  get routeInfos(): Array<RouteInfo>
   /** The configured route keys, e.g. `['/service-a']`. */
   get routes(): Array<string>
   /**
@@ -70,6 +80,19 @@ export interface ProxyRequest {
   headers: Array<string>
   /** The request body, byte for byte as received. Omit for none. */
   body?: Buffer
+}
+
+/** What the router needs to know about a route before it reads a request body. */
+export interface RouteInfo {
+  /** The route key, e.g. `/service-a`. */
+  key: string
+  /**
+   * The route's `credentials` option: `require` or `dangerously-allow-unauthenticated`;
+   * absent when the global `allowUnauthenticatedRequests` decides.
+   */
+  credentials?: 'require' | 'dangerously-allow-unauthenticated'
+  /** The largest request body the route accepts, in bytes. */
+  maxRequestBodyBytes: number
 }
 
 /**

@@ -165,6 +165,19 @@ test('cancelling the body stream drops the upstream exchange', async () => {
   assert.ok(seen.bytesWritten < 64 * 1024 * 1024, `upstream wrote ${seen.bytesWritten} bytes`);
 });
 
+test('a cancel signal drops the upstream even while a body read is pending', async () => {
+  const cancel = new addon.CancelSignal();
+  const response = await proxy.handle({ method: 'GET', url: '/svc/__chunks?count=100&delayMs=100', headers: [] }, cancel);
+  const reader = response.takeBody().getReader();
+  await reader.read();
+  const pending = reader.read(); // in flight while the next chunk is 100 ms away
+  cancel.cancel();
+  assert.equal((await pending).done, true);
+  const seen = upstream.requests[0];
+  for (let i = 0; i < 50 && !seen.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(seen.aborted, true, 'upstream saw the proxy go away');
+});
+
 test('a cancel signal abandons a request still waiting for headers', async () => {
   const cancel = new addon.CancelSignal();
   const pending = proxy.handle({ method: 'GET', url: '/svc/__chunks?count=1&delayMs=2000', headers: [] }, cancel);

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::map_error;
 use crate::error::{ErrorKind, ProxyError};
-use crate::forward::BodyChunks;
+use crate::forward::{until_cancelled, BodyChunks};
+use crate::policy::CallerCredentials;
 use crate::proxy::{IncomingRequest, Proxy};
 
 /// A request as the Backstage router received it.
@@ -37,6 +38,19 @@ pub struct ProxyErrorInfo {
     pub message: String,
 }
 
+/// What the router needs to know about a route before it reads a request body.
+#[napi(object)]
+pub struct RouteInfo {
+    /// The route key, e.g. `/service-a`.
+    pub key: String,
+    /// The route's `credentials` option: `require` or `dangerously-allow-unauthenticated`;
+    /// absent when the global `allowUnauthenticatedRequests` decides.
+    #[napi(ts_type = "'require' | 'dangerously-allow-unauthenticated'")]
+    pub credentials: Option<String>,
+    /// The largest request body the route accepts, in bytes.
+    pub max_request_body_bytes: f64,
+}
+
 /// A proxy over the routes of one `proxysigv4` config.
 #[napi]
 pub struct SigV4Proxy {
@@ -53,9 +67,31 @@ impl SigV4Proxy {
     ) -> Result<Self, String> {
         let config = config.unwrap_or(serde_json::Value::Null);
         let proxy = Proxy::from_config(&config).map_err(map_error)?;
-        Ok(Self {
-            inner: Arc::new(proxy),
+        Ok(Self { inner: Arc::new(proxy) })
+    }
+
+    /// The route a request URL (`/route/rest?query`, below the mount point) belongs to, with what
+    /// the router must know before it reads the body; `null` when no route matches.
+    #[napi]
+    pub fn route_for(&self, url: String) -> Option<RouteInfo> {
+        let route = self.inner.route_for(&url)?;
+        Some(RouteInfo {
+            key: route.key.clone(),
+            credentials: match route.policy.caller_credentials {
+                CallerCredentials::Inherit => None,
+                CallerCredentials::Require => Some("require".to_string()),
+                CallerCredentials::DangerouslyAllowUnauthenticated => {
+                    Some("dangerously-allow-unauthenticated".to_string())
+                }
+            },
+            max_request_body_bytes: route.policy.max_request_body_bytes as f64,
         })
+    }
+
+    /// Every route with its caller-credentials policy, e.g. to register auth policies at startup.
+    #[napi(getter)]
+    pub fn route_infos(&self) -> Vec<RouteInfo> {
+        self.inner.route_keys().iter().filter_map(|key| self.route_for(key.clone())).collect()
     }
 
     /// The configured route keys, e.g. `['/service-a']`.
@@ -76,24 +112,11 @@ impl SigV4Proxy {
     ) -> Result<AsyncBlock<ProxyResponse>> {
         let proxy = self.inner.clone();
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let body = request
-            .body
-            .as_deref()
-            .map(Bytes::copy_from_slice)
-            .unwrap_or_default();
-        let ProxyRequest {
-            method,
-            url,
-            headers,
-            ..
-        } = request;
+        let body = request.body.as_deref().map(Bytes::copy_from_slice).unwrap_or_default();
+        let ProxyRequest { method, url, headers, .. } = request;
+        let body_token = token.clone();
         let exchange = async move {
-            let incoming = IncomingRequest {
-                method: &method,
-                url: &url,
-                raw_headers: &headers,
-                body,
-            };
+            let incoming = IncomingRequest { method: &method, url: &url, raw_headers: &headers, body };
             tokio::select! {
                 result = proxy.handle(incoming) => result,
                 _ = token.cancelled() => Err(ProxyError::new(ErrorKind::Cancelled, "the client went away")),
@@ -105,7 +128,7 @@ impl SigV4Proxy {
                     status: response.status.into(),
                     headers: response.headers,
                     error: None,
-                    body: Some(response.body),
+                    body: Some(until_cancelled(response.body, body_token)),
                 },
                 Err(error) => ProxyResponse::from_error(&error),
             })
@@ -128,7 +151,11 @@ impl ProxyResponse {
         let kind = error.kind();
         Self {
             status: kind.http_status().into(),
-            headers: Vec::new(),
+            headers: error
+                .headers()
+                .iter()
+                .flat_map(|(name, value)| [name.to_string(), value.clone()])
+                .collect(),
             error: Some(ProxyErrorInfo {
                 name: kind.backstage_name().to_string(),
                 code: kind.code().to_string(),
@@ -154,7 +181,8 @@ impl ProxyResponse {
         self.headers.clone()
     }
 
-    /// Set when the proxy answered by itself (then there are no headers and no body).
+    /// Set when the proxy answered by itself (then there is no body, and headers hold only what
+    /// the error response needs, such as `Allow` with a 405).
     #[napi(getter)]
     pub fn error(&self) -> Option<ProxyErrorInfo> {
         self.error.clone()
@@ -172,9 +200,7 @@ impl ProxyResponse {
             return Ok(None);
         };
         let chunks = body.map(|chunk| {
-            chunk
-                .map(Vec::from)
-                .map_err(|e| Error::new(Status::GenericFailure, e.message_with_causes()))
+            chunk.map(Vec::from).map_err(|e| Error::new(Status::GenericFailure, e.message_with_causes()))
         });
         ReadableStream::create_with_stream_bytes(env, chunks).map(Some)
     }
