@@ -1,0 +1,143 @@
+// Configuration: Segment's proxysigv4 format (short, expanded, mixed) is accepted; a bad route
+// fails startup with an error naming the route and key; no config means no routes.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigReader } from '@backstage/config';
+import { createSigV4Proxy, readProxySigV4Settings } from './config';
+import { USER_TOKEN, bearer, errorBody, routeTo, startProxyBackend, startUpstream } from './testing/harness';
+import type { VerifyingUpstream } from './testing/harness';
+
+// Short-form targets must be AWS host names (service and region are inferred from the host);
+// tests never send a request to them.
+const SHORT_TARGET = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod';
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/proxy-sigv4-test';
+
+describe('config parsing', () => {
+  it('absent proxysigv4: no routes, authentication required', () => {
+    const settings = readProxySigV4Settings(new ConfigReader({}));
+    assert.deepEqual(settings, { allowUnauthenticatedRequests: false, raw: {} });
+    assert.deepEqual(createSigV4Proxy(settings).routes, []);
+  });
+
+  it('short form', () => {
+    const settings = readProxySigV4Settings(new ConfigReader({ proxysigv4: { '/short': SHORT_TARGET } }));
+    assert.equal(settings.allowUnauthenticatedRequests, false);
+    assert.deepEqual(createSigV4Proxy(settings).routes, ['/short']);
+  });
+
+  it('expanded form with every key', () => {
+    const config = new ConfigReader({
+      proxysigv4: {
+        '/expanded': {
+          target: SHORT_TARGET,
+          roleArn: ROLE_ARN,
+          roleSessionName: 'backstage-test',
+          service: 'execute-api',
+          region: 'eu-west-1',
+        },
+      },
+    });
+    assert.deepEqual(createSigV4Proxy(readProxySigV4Settings(config)).routes, ['/expanded']);
+  });
+
+  it('mixed forms beside allowUnauthenticatedRequests, which is not a route', () => {
+    const config = new ConfigReader({
+      proxysigv4: {
+        allowUnauthenticatedRequests: true,
+        '/short': SHORT_TARGET,
+        '/expanded': { target: 'http://127.0.0.1:9/base', service: 'execute-api', region: 'us-east-1' },
+      },
+    });
+    const settings = readProxySigV4Settings(config);
+    assert.equal(settings.allowUnauthenticatedRequests, true);
+    assert.deepEqual([...createSigV4Proxy(settings).routes].sort(), ['/expanded', '/short']);
+  });
+
+  it('allowUnauthenticatedRequests that is not a boolean fails, naming the key', () => {
+    const config = new ConfigReader({ proxysigv4: { allowUnauthenticatedRequests: 'sometimes' } });
+    assert.throws(() => readProxySigV4Settings(config), /proxysigv4\.allowUnauthenticatedRequests/);
+  });
+
+  it('proxysigv4 that is not an object fails', () => {
+    assert.throws(() => readProxySigV4Settings(new ConfigReader({ proxysigv4: 'https://x' })), /proxysigv4/);
+  });
+});
+
+describe('startup with the plugin', { timeout: 60_000 }, () => {
+  let upstream: VerifyingUpstream;
+  before(async () => {
+    upstream = await startUpstream();
+  });
+  after(async () => {
+    await upstream?.close();
+  });
+
+  it('accepts a mixed short + expanded config and serves the expanded route', async () => {
+    const backend = await startProxyBackend({
+      proxysigv4: {
+        '/short': SHORT_TARGET,
+        '/expanded': routeTo(upstream, '/exp'),
+        '/other': routeTo(upstream, '/other'),
+        // Credentials are lazy: an AssumeRole route is accepted at startup (never requested here).
+        '/with-role': { ...routeTo(upstream, '/role'), roleArn: ROLE_ARN, roleSessionName: 'backstage-test' },
+      },
+    });
+    try {
+      upstream.reset();
+      const a = await fetch(`${backend.baseUrl}/expanded/a`, { headers: bearer(USER_TOKEN) });
+      assert.equal(a.status, 200);
+      await a.arrayBuffer();
+      const b = await fetch(`${backend.baseUrl}/other/b`, { headers: bearer(USER_TOKEN) });
+      assert.equal(b.status, 200);
+      await b.arrayBuffer();
+      assert.deepEqual(
+        upstream.requests.map((r) => [r.url, r.signature.valid]),
+        [
+          ['/exp/a', true],
+          ['/other/b', true],
+        ],
+      );
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it('starts without proxysigv4 and answers 404 for any path', async () => {
+    const backend = await startProxyBackend({});
+    try {
+      const res = await fetch(`${backend.baseUrl}/anything/here`, { headers: bearer(USER_TOKEN) });
+      assert.equal(res.status, 404);
+      const body = await errorBody(res);
+      assert.equal(body.error.name, 'NotFoundError');
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  const badConfigs: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a target that is not a URL', { '/bad': 'not a url' }, /proxysigv4\.\/bad\.target/],
+    [
+      'an expanded target that is not a URL',
+      { '/good': SHORT_TARGET, '/bad': { target: 'not a url', service: 'execute-api', region: 'us-east-1' } },
+      /proxysigv4\.\/bad\.target/,
+    ],
+    [
+      'a roleArn that is not an IAM role ARN',
+      { '/bad-role': { target: SHORT_TARGET, roleArn: 'not-an-arn' } },
+      /proxysigv4\.\/bad-role\.roleArn/,
+    ],
+    ['allowUnauthenticatedRequests that is not a boolean', { allowUnauthenticatedRequests: 'maybe' }, /proxysigv4\.allowUnauthenticatedRequests/],
+  ];
+  for (const [what, proxysigv4, expected] of badConfigs) {
+    it(`fails startup on ${what}, naming the route and key`, async () => {
+      await assert.rejects(
+        startProxyBackend({ proxysigv4: proxysigv4 as never }),
+        (error: Error) => {
+          assert.match(error.message, /Plugin 'proxy-sigv4' startup failed/);
+          assert.match(error.message, expected);
+          return true;
+        },
+      );
+    });
+  }
+});
