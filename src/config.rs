@@ -18,7 +18,8 @@ use http::Uri;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::credentials::CredentialSource;
+use crate::credentials::{AssumeRole, CredentialSource};
+use crate::duration::parse_duration;
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::ProxyError;
 use crate::policy::{RawPolicy, RoutePolicy};
@@ -51,10 +52,12 @@ pub struct Target {
 }
 
 /// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
-const ROUTE_KEYS: [&str; 12] = [
+const ROUTE_KEYS: [&str; 14] = [
     "target",
     "roleArn",
     "roleSessionName",
+    "externalId",
+    "sessionDuration",
     "service",
     "region",
     "allowedMethods",
@@ -73,6 +76,8 @@ struct ExpandedRoute {
     target: String,
     role_arn: Option<String>,
     role_session_name: Option<String>,
+    external_id: Option<String>,
+    session_duration: Option<Value>,
     service: Option<String>,
     region: Option<String>,
     #[serde(flatten)]
@@ -113,6 +118,8 @@ fn parse_route(key: &str, value: &Value) -> Result<Route, ProxyError> {
             target: target.clone(),
             role_arn: None,
             role_session_name: None,
+            external_id: None,
+            session_duration: None,
             service: None,
             region: None,
             policy: RawPolicy::default(),
@@ -135,9 +142,9 @@ fn parse_route(key: &str, value: &Value) -> Result<Route, ProxyError> {
             ))
         }
     };
+    let credentials = credential_source(key, &expanded)?;
     let target = parse_target(key, &expanded.target)?;
     let scope = signing_scope(key, &target, expanded.service, expanded.region)?;
-    let credentials = credential_source(key, expanded.role_arn, expanded.role_session_name)?;
     let policy = expanded.policy.validate(key)?;
     Ok(Route { key: key.to_string(), target, scope, credentials, policy })
 }
@@ -220,14 +227,15 @@ fn signing_scope(
     }
 }
 
-fn credential_source(
-    key: &str,
-    role_arn: Option<String>,
-    role_session_name: Option<String>,
-) -> Result<CredentialSource, ProxyError> {
-    let Some(role_arn) = role_arn else {
-        if role_session_name.is_some() {
-            return Err(ProxyError::invalid_config(key, "roleSessionName", "is only used with 'roleArn'"));
+fn credential_source(key: &str, route: &ExpandedRoute) -> Result<CredentialSource, ProxyError> {
+    let Some(role_arn) = route.role_arn.clone() else {
+        let assume_role_only = [
+            ("roleSessionName", route.role_session_name.is_some()),
+            ("externalId", route.external_id.is_some()),
+            ("sessionDuration", route.session_duration.is_some()),
+        ];
+        if let Some((name, _)) = assume_role_only.iter().find(|(_, given)| *given) {
+            return Err(ProxyError::invalid_config(key, name, "is only used with 'roleArn'"));
         }
         return Ok(CredentialSource::DefaultChain);
     };
@@ -238,7 +246,8 @@ fn credential_source(
             "must be an IAM role ARN like arn:aws:iam::123456789012:role/name",
         ));
     }
-    let session_name = role_session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string());
+    let session_name =
+        route.role_session_name.clone().unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string());
     if !is_session_name(&session_name) {
         return Err(ProxyError::invalid_config(
             key,
@@ -246,7 +255,32 @@ fn credential_source(
             "must be 2-64 characters of letters, digits and +=,.@-_",
         ));
     }
-    Ok(CredentialSource::AssumeRole { role_arn, session_name })
+    if let Some(external_id) = &route.external_id {
+        if !(2..=1224).contains(&external_id.len())
+            || !external_id.bytes().all(|b| is_session_name_byte(b) || b == b'/' || b == b':')
+        {
+            return Err(ProxyError::invalid_config(
+                key,
+                "externalId",
+                "must be 2-1224 characters of letters, digits and +=,.@:/-_",
+            ));
+        }
+    }
+    // STS itself enforces the allowed range (usually 15 min to the role's maximum).
+    let session_duration = route
+        .session_duration
+        .as_ref()
+        .map(|value| {
+            parse_duration(value)
+                .map_err(|problem| ProxyError::invalid_config(key, "sessionDuration", problem))
+        })
+        .transpose()?;
+    Ok(CredentialSource::AssumeRole(AssumeRole {
+        role_arn,
+        session_name,
+        external_id: route.external_id.clone(),
+        session_duration,
+    }))
 }
 
 /// `arn:<partition>:iam::<12-digit account>:role/<path/>name`
@@ -264,8 +298,11 @@ fn is_role_arn(arn: &str) -> bool {
 }
 
 fn is_session_name(name: &str) -> bool {
-    (2..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b))
+    (2..=64).contains(&name.len()) && name.bytes().all(is_session_name_byte)
+}
+
+fn is_session_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b)
 }
 
 #[cfg(test)]
@@ -298,7 +335,7 @@ mod tests {
         let expanded = routes.iter().find(|r| r.key == "/expanded").unwrap();
         assert_eq!(expanded.target.base_path, "");
         match &expanded.credentials {
-            CredentialSource::AssumeRole { session_name, .. } => {
+            CredentialSource::AssumeRole(AssumeRole { session_name, .. }) => {
                 assert_eq!(session_name, DEFAULT_ROLE_SESSION_NAME)
             }
             other => panic!("expected AssumeRole, got {other:?}"),
@@ -369,6 +406,32 @@ mod tests {
             &json!({ "/team-a/api.v2": "https://abc.execute-api.us-west-2.amazonaws.com" })
         )
         .is_ok());
+    }
+
+    #[test]
+    fn assume_role_options_are_read_and_checked() {
+        let routes = parse_routes(&json!({ "/r": {
+            "target": "https://abc.execute-api.us-west-2.amazonaws.com",
+            "roleArn": "arn:aws:iam::123456789012:role/reader",
+            "externalId": "team-a:42",
+            "sessionDuration": "1h"
+        } }))
+        .unwrap();
+        match &routes[0].credentials {
+            CredentialSource::AssumeRole(role) => {
+                assert_eq!(role.external_id.as_deref(), Some("team-a:42"));
+                assert_eq!(role.session_duration, Some(std::time::Duration::from_secs(3600)));
+            }
+            other => panic!("expected AssumeRole, got {other:?}"),
+        }
+        let target = "https://abc.execute-api.us-west-2.amazonaws.com";
+        let role = "arn:aws:iam::123456789012:role/reader";
+        assert!(error_of(json!({ "/r": { "target": target, "externalId": "x1" } }))
+            .starts_with("proxysigv4./r.externalId: is only used with 'roleArn'"));
+        assert!(error_of(json!({ "/r": { "target": target, "roleArn": role, "externalId": "a b" } }))
+            .starts_with("proxysigv4./r.externalId:"));
+        assert!(error_of(json!({ "/r": { "target": target, "roleArn": role, "sessionDuration": "long" } }))
+            .starts_with("proxysigv4./r.sessionDuration:"));
     }
 
     #[test]

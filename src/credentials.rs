@@ -1,13 +1,14 @@
 //! AWS credentials for signing: the default chain or an STS AssumeRole per route, each behind a
-//! cache that is shared process-wide per source, refreshed ahead of expiry by one caller at a
-//! time (single flight), and that keeps serving still-valid credentials when a refresh fails.
-//! No request waits on STS or IMDS while its cached credentials are fresh.
+//! cache that is shared process-wide per source. A cache refreshes ahead of expiry, one fetch at a
+//! time (single flight); while its credentials are still valid the refresh runs in the background,
+//! so no request waits on STS or IMDS, and a failed refresh keeps the valid credentials in use.
+//! After failures the source is retried with exponential backoff.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -17,6 +18,7 @@ use aws_credential_types::provider::{
 use aws_credential_types::Credentials;
 use once_cell::sync::Lazy;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 use crate::error::{ErrorKind, ProxyError};
 
@@ -26,23 +28,50 @@ pub enum CredentialSource {
     /// env, shared profile, web identity (IRSA), ECS / EKS Pod Identity, IMDS.
     DefaultChain,
     /// STS AssumeRole with the default chain's credentials.
-    AssumeRole { role_arn: String, session_name: String },
+    AssumeRole(AssumeRole),
+}
+
+/// The parameters of an STS AssumeRole call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: String,
+    /// Only for roles whose trust policy asks for one; not a secret, but not logged either.
+    pub external_id: Option<String>,
+    /// Requested lifetime of the credentials; STS's default (1 h) when absent.
+    pub session_duration: Option<Duration>,
 }
 
 /// Refresh this long before expiry, so no request signs with credentials about to lapse.
 const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
 /// Credentials closer than this to expiry are not used at all (clock skew, request duration).
 const EXPIRY_MARGIN: Duration = Duration::from_secs(15);
-/// After a failed fetch, fail fast for this long instead of calling the source per request.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+/// After a failed fetch the source is not asked again for this long, doubling per failure...
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// ...up to this, so an outage costs the source one call per source and interval, and recovery
+/// is noticed within it.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
+
+/// The last failed fetch, kept to answer quickly and to pace retries.
+struct Failure {
+    at: Instant,
+    consecutive: u32,
+    message: String,
+}
+
+impl Failure {
+    fn retry_delay(&self) -> Duration {
+        FIRST_RETRY_DELAY.saturating_mul(1 << self.consecutive.saturating_sub(1).min(16)).min(MAX_RETRY_DELAY)
+    }
+}
 
 /// A cache over one credentials provider.
 pub struct CredentialCache {
     provider: SharedCredentialsProvider,
     current: RwLock<Option<Credentials>>,
-    last_failure: Mutex<Option<(Instant, String)>>,
-    /// Held by the one caller that is fetching; everyone else waits or uses `current`.
-    refreshing: tokio::sync::Mutex<()>,
+    last_failure: Mutex<Option<Failure>>,
+    /// Held by the one task that is fetching.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl CredentialCache {
@@ -51,32 +80,41 @@ impl CredentialCache {
             provider: SharedCredentialsProvider::new(provider),
             current: RwLock::new(None),
             last_failure: Mutex::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
+            refreshing: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
     /// Credentials to sign with now.
-    pub async fn credentials(&self) -> Result<Credentials, ProxyError> {
+    pub async fn credentials(self: &Arc<Self>) -> Result<Credentials, ProxyError> {
         if let Some(fresh) = self.cached(REFRESH_AHEAD) {
             return Ok(fresh);
         }
-        // Still valid but due for refresh: if someone is already refreshing, don't wait for them.
-        let guard = match (self.cached(EXPIRY_MARGIN), self.refreshing.try_lock()) {
-            (Some(usable), Err(_)) => return Ok(usable),
-            (_, Ok(guard)) => guard,
-            (None, Err(_)) => self.refreshing.lock().await,
-        };
-        // A refresh may have finished while we waited for the lock.
-        if let Some(fresh) = self.cached(REFRESH_AHEAD) {
-            return Ok(fresh);
+        if let Some(usable) = self.cached(EXPIRY_MARGIN) {
+            self.refresh_in_background();
+            return Ok(usable);
         }
-        let result = self.fetch().await;
-        drop(guard);
-        result
+        let _refreshing = self.refreshing.lock().await;
+        // Someone else may have fetched while we waited.
+        if let Some(usable) = self.cached(EXPIRY_MARGIN) {
+            return Ok(usable);
+        }
+        self.fetch().await
+    }
+
+    /// Starts a refresh unless one is running; the caller goes on with the valid credentials.
+    fn refresh_in_background(self: &Arc<Self>) {
+        if let Ok(refreshing) = self.refreshing.clone().try_lock_owned() {
+            let cache = self.clone();
+            tokio::spawn(async move {
+                let _refreshing = refreshing;
+                // A failure is recorded for the next caller; there is nobody to tell now.
+                let _ = cache.fetch().await;
+            });
+        }
     }
 
     async fn fetch(&self) -> Result<Credentials, ProxyError> {
-        if let Some(message) = self.recent_failure() {
+        if let Some(message) = self.failure_still_pacing() {
             return self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(message));
         }
         match self.provider.provide_credentials().await {
@@ -87,7 +125,10 @@ impl CredentialCache {
             }
             Err(error) => {
                 let message = describe_failure(&error);
-                *self.last_failure.lock().unwrap() = Some((Instant::now(), message.clone()));
+                let mut failure = self.last_failure.lock().unwrap();
+                let consecutive = failure.as_ref().map_or(0, |f| f.consecutive) + 1;
+                *failure = Some(Failure { at: Instant::now(), consecutive, message: message.clone() });
+                drop(failure);
                 self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(message))
             }
         }
@@ -103,12 +144,10 @@ impl CredentialCache {
         }
     }
 
-    fn recent_failure(&self) -> Option<String> {
+    /// The last failure's message while its retry delay has not passed.
+    fn failure_still_pacing(&self) -> Option<String> {
         let failure = self.last_failure.lock().unwrap();
-        failure
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < RETRY_AFTER_FAILURE)
-            .map(|(_, message)| message.clone())
+        failure.as_ref().filter(|f| f.at.elapsed() < f.retry_delay()).map(|f| f.message.clone())
     }
 }
 
@@ -140,7 +179,7 @@ pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCa
         Lazy::new(Default::default);
     let region_key = match source {
         CredentialSource::DefaultChain => String::new(),
-        CredentialSource::AssumeRole { .. } => region.to_string(),
+        CredentialSource::AssumeRole(_) => region.to_string(),
     };
     let mut caches = CACHES.lock().unwrap();
     caches
@@ -170,9 +209,9 @@ impl LazyProvider {
     fn for_source(source: CredentialSource, region: String) -> Self {
         let build: Box<dyn Fn() -> ProviderFuture + Send + Sync> = match source {
             CredentialSource::DefaultChain => Box::new(|| Box::pin(default_chain())),
-            CredentialSource::AssumeRole { role_arn, session_name } => Box::new(move || {
-                Box::pin(assume_role(role_arn.clone(), session_name.clone(), region.clone()))
-            }),
+            CredentialSource::AssumeRole(role) => {
+                Box::new(move || Box::pin(assume_role(role.clone(), region.clone())))
+            }
         };
         Self { built: OnceCell::new(), build }
     }
@@ -211,20 +250,18 @@ async fn default_chain() -> SharedCredentialsProvider {
     }
 }
 
-async fn assume_role(
-    role_arn: String,
-    session_name: String,
-    route_region: String,
-) -> SharedCredentialsProvider {
+async fn assume_role(role: AssumeRole, route_region: String) -> SharedCredentialsProvider {
     let config = sdk_config().await;
     let region = config.region().cloned().unwrap_or_else(|| Region::new(route_region));
-    let provider = AssumeRoleProvider::builder(role_arn)
-        .session_name(session_name)
-        .region(region)
-        .configure(config)
-        .build()
-        .await;
-    SharedCredentialsProvider::new(provider)
+    let mut builder =
+        AssumeRoleProvider::builder(role.role_arn).session_name(role.session_name).region(region);
+    if let Some(external_id) = role.external_id {
+        builder = builder.external_id(external_id);
+    }
+    if let Some(duration) = role.session_duration {
+        builder = builder.session_length(duration);
+    }
+    SharedCredentialsProvider::new(builder.configure(config).build().await)
 }
 
 /// Stands in when the SDK config has no provider at all (it always has one today).
@@ -288,10 +325,8 @@ mod tests {
         let cache = Arc::new(cache);
         let tasks: Vec<_> = (0..50)
             .map(|_| {
-                tokio::spawn({
-                    let c = cache.clone();
-                    async move { c.credentials().await }
-                })
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.credentials().await })
             })
             .collect();
         for task in tasks {
@@ -302,18 +337,24 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1, "fresh credentials are served from the cache");
     }
 
-    #[tokio::test]
-    async fn refreshes_before_expiry() {
-        // Valid for 2 more minutes: inside the refresh window, so each call fetches anew.
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_before_expiry_without_making_callers_wait() {
+        // Valid for 2 more minutes: inside the refresh window.
         let (cache, calls, _) = fake(Some(Duration::from_secs(120)));
+        let cache = Arc::new(cache);
         assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID1");
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID2");
+        // The provider takes 50 ms; the caller gets the valid credentials at once.
+        let immediate = tokio::time::timeout(Duration::from_millis(1), cache.credentials()).await;
+        assert_eq!(immediate.expect("no wait for the refresh").unwrap().access_key_id(), "AKID1");
+        tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID2");
     }
 
     #[tokio::test]
     async fn static_credentials_are_fetched_once() {
         let (cache, calls, _) = fake(None);
+        let cache = Arc::new(cache);
         for _ in 0..5 {
             cache.credentials().await.unwrap();
         }
@@ -321,26 +362,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_refresh_keeps_valid_credentials() {
-        let (cache, calls, failing) = fake(Some(Duration::from_secs(120)));
+    async fn a_failed_refresh_keeps_valid_credentials_until_they_expire() {
+        // Usable for 1.5 s (the expiry margin is 15 s), and due for refresh all along.
+        let (cache, calls, failing) = fake(Some(EXPIRY_MARGIN + Duration::from_millis(1500)));
+        let cache = Arc::new(cache);
         cache.credentials().await.unwrap();
         failing.store(true, Ordering::SeqCst);
         assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID1");
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn no_credentials_is_unavailable_and_recovers() {
-        let (cache, calls, failing) = fake(Some(Duration::from_secs(3600)));
-        failing.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "the background refresh ran and failed");
+        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID1");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         let error = cache.credentials().await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::CredentialsUnavailable);
         assert!(error.to_string().contains("source is down"), "{error}");
-        // Within the retry pause the source is not asked again.
-        cache.credentials().await.unwrap_err();
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_back_off_and_recover() {
+        let (cache, calls, failing) = fake(Some(Duration::from_secs(3600)));
+        let cache = Arc::new(cache);
+        failing.store(true, Ordering::SeqCst);
+        let mut calls_at = Vec::new();
+        // Ask every 250 ms for 8 s: the source is called at 0, 1, 3 and 7 s (delays 1, 2, 4 s).
+        for _ in 0..32 {
+            let error = cache.credentials().await.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::CredentialsUnavailable);
+            calls_at.push(calls.load(Ordering::SeqCst));
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "calls seen per tick: {calls_at:?}");
         failing.store(false, Ordering::SeqCst);
-        tokio::time::sleep(RETRY_AFTER_FAILURE + Duration::from_millis(50)).await;
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID2");
+        tokio::time::sleep(MAX_RETRY_DELAY).await;
+        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID5");
     }
 }

@@ -7,7 +7,7 @@ use napi_derive::napi;
 
 use super::error::map_error;
 use crate::config::DEFAULT_ROLE_SESSION_NAME;
-use crate::credentials::CredentialSource;
+use crate::credentials::{AssumeRole, CredentialSource};
 use crate::signing::{sign_description, RequestDescription};
 
 /// A request to sign.
@@ -36,10 +36,12 @@ pub struct SignRequestInput {
 #[napi(ts_return_type = "Promise<Record<string, string>>")]
 pub fn sign_request(env: &Env, input: SignRequestInput) -> Result<AsyncBlock<HashMap<String, String>>> {
     let credentials = match input.role_arn {
-        Some(role_arn) => CredentialSource::AssumeRole {
+        Some(role_arn) => CredentialSource::AssumeRole(AssumeRole {
             role_arn,
             session_name: input.role_session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
-        },
+            external_id: None,
+            session_duration: None,
+        }),
         None => CredentialSource::DefaultChain,
     };
     let description = RequestDescription {
