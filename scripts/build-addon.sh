@@ -6,7 +6,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 profile=debug
-flags=(--lib)
+flags=(--lib --features napi)
 if [ "${1:-}" = "--release" ]; then profile=release; flags+=(--release); fi
 
 case "$(uname -s)-$(uname -m)" in
