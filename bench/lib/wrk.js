@@ -1,0 +1,35 @@
+'use strict';
+// Runs wrk against a URL and parses its summary.
+
+const { execFileSync } = require('node:child_process');
+
+/**
+ * @returns {{ requests: number, rps: number, p50Ms: number, p99Ms: number, socketErrors: number,
+ *   non2xx: number, raw: string }}
+ */
+function runWrk({ url, connections, seconds, headers = {}, threads = 2 }) {
+  const args = ['-t', String(Math.min(threads, connections)), '-c', String(connections), '-d', `${seconds}s`, '--latency', '--timeout', '10s'];
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
+  const raw = execFileSync('wrk', [...args, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  const number = (re) => {
+    const match = re.exec(raw);
+    return match ? Number(match[1]) : 0;
+  };
+  const latencyMs = (label) => {
+    const match = new RegExp(`^\\s+${label}\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(raw);
+    if (!match) return NaN;
+    return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2]];
+  };
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(raw);
+  return {
+    requests: number(/(\d+) requests in/),
+    rps: number(/Requests\/sec:\s+([\d.]+)/),
+    p50Ms: latencyMs('50%'),
+    p99Ms: latencyMs('99%'),
+    socketErrors: socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+    non2xx: number(/Non-2xx or 3xx responses: (\d+)/),
+    raw,
+  };
+}
+
+module.exports = { runWrk };

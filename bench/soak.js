@@ -1,0 +1,67 @@
+'use strict';
+// Soak: 64 concurrent connections for 60 s through a real Backstage backend with the plugin,
+// signing every request for a verifying upstream (strict: a bad signature would be a 403).
+// Passes when there are zero errors and the backend's RSS at the end is within 10% of its RSS
+// after warm-up. Writes the numbers to bench/soak-result.json; RESULTS.md quotes them.
+//   node bench/soak.js [--connections 64] [--seconds 60] [--warmup 15]
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startNodeProcess, stopProcess, rssMiB, freePort } = require('./lib/processes');
+const { runWrk } = require('./lib/wrk');
+const { BENCH_TOKEN } = require('./lib/credentials');
+
+function option(name, fallback) {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+async function main() {
+  const connections = option('connections', 64);
+  const seconds = option('seconds', 60);
+  const warmup = option('warmup', 15);
+  const upstream = await startNodeProcess(path.join(__dirname, 'lib/upstream-process.js'));
+  const port = await freePort();
+  const backend = await startNodeProcess(path.join(__dirname, 'lib/backend-process.js'), {
+    PORT: String(port),
+    UPSTREAM_URL: upstream.info.url,
+  });
+  try {
+    const url = `http://127.0.0.1:${port}/api/proxy-sigv4/bench/items/1?q=soak`;
+    const headers = { Authorization: `Bearer ${BENCH_TOKEN}` };
+    const warm = runWrk({ url, connections, seconds: warmup, headers });
+    const rssAfterWarmup = rssMiB(backend.info.pid);
+    const run = runWrk({ url, connections, seconds, headers });
+    const rssAtEnd = rssMiB(backend.info.pid);
+    const growth = (rssAtEnd - rssAfterWarmup) / rssAfterWarmup;
+    const errors = warm.socketErrors + warm.non2xx + run.socketErrors + run.non2xx;
+    const result = {
+      date: new Date().toISOString(),
+      machine: `${os.cpus().length} x ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+      connections,
+      seconds,
+      warmupSeconds: warmup,
+      requests: run.requests,
+      rps: run.rps,
+      p50Ms: run.p50Ms,
+      p99Ms: run.p99Ms,
+      errors,
+      rssAfterWarmupMiB: Number(rssAfterWarmup.toFixed(1)),
+      rssAtEndMiB: Number(rssAtEnd.toFixed(1)),
+      rssGrowthPercent: Number((growth * 100).toFixed(1)),
+      passed: errors === 0 && Math.abs(growth) <= 0.1,
+    };
+    fs.writeFileSync(path.join(__dirname, 'soak-result.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${run.raw}\n${JSON.stringify(result, null, 2)}\n`);
+    process.exitCode = result.passed ? 0 : 1;
+  } finally {
+    await stopProcess(backend.child);
+    await stopProcess(upstream.child);
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});
