@@ -119,4 +119,22 @@ export interface SignRequestInput {
   roleArn?: string
   /** The AssumeRole session name (default `tempAssumeRoleSession`). */
   roleSessionName?: string
+  /**
+   * Sign with these credentials instead of the default chain or a role (required by
+   * `signRequestSync`).
+   */
+  credentials?: StaticCredentials
+}
+
+/**
+ * Signs a request at once with the given `credentials` (required), on the calling thread.
+ * Returns the same headers as `signRequest`.
+ */
+export declare function signRequestSync(input: SignRequestInput): Record<string, string>
+
+/** Credentials the caller already holds. */
+export interface StaticCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
 }

@@ -839,3 +839,4 @@ module.exports.CancelSignal = nativeBinding.CancelSignal
 module.exports.ProxyResponse = nativeBinding.ProxyResponse
 module.exports.SigV4Proxy = nativeBinding.SigV4Proxy
 module.exports.signRequest = nativeBinding.signRequest
+module.exports.signRequestSync = nativeBinding.signRequestSync

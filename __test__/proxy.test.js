@@ -241,3 +241,23 @@ test('the public signer produces headers the independent verifier accepts', asyn
   assert.equal(res.status, 200);
   onlyRequest();
 });
+
+test('the sync signer signs with given credentials, accepted by the independent verifier', async () => {
+  const body = Buffer.from('{"n":1}');
+  const url = `${upstream.url}/sync/a%2Fb?z=1&a=2`;
+  const headers = addon.signRequestSync({
+    method: 'PUT',
+    url,
+    headers: { 'content-type': 'application/json', 'x-amz-target': 'Svc.Op' },
+    body,
+    service: 'execute-api',
+    region: 'us-west-2',
+    credentials: { ...DEMO_CREDENTIALS, sessionToken: 'caller-session-token' },
+  });
+  assert.equal(headers['x-amz-security-token'], 'caller-session-token');
+  const res = await fetch(url, { method: 'PUT', headers, body });
+  assert.equal(res.status, 200);
+  const seen = onlyRequest();
+  assert.ok(seen.signature.signedHeaders.includes('x-amz-target'));
+  assert.throws(() => addon.signRequestSync({ method: 'GET', url }), (e) => e.code === 'INVALID_ARGUMENT');
+});

@@ -78,46 +78,71 @@ pub struct RequestDescription {
     pub body: Vec<u8>,
     pub service: Option<String>,
     pub region: Option<String>,
-    pub credentials: CredentialSource,
 }
 
-/// Signs a described request and returns every header to send: the caller's, `host`, and the
-/// signature headers. All of the caller's headers are signed, since the caller sends them as is.
-pub async fn sign_description(description: RequestDescription) -> Result<Vec<(String, String)>, ProxyError> {
-    let uri: Uri =
-        description.url.parse().map_err(|_| ProxyError::bad_path("url is not a valid absolute URL"))?;
-    let authority =
-        uri.authority().ok_or_else(|| ProxyError::bad_path("url needs a host"))?.as_str().to_string();
-    let inferred = infer_scope(&authority);
-    let scope = match (description.service, description.region) {
-        (Some(service), Some(region)) => SigningScope { service, region },
-        (service, region) => {
-            let inferred = inferred.ok_or_else(|| {
-                ProxyError::bad_path(format!("cannot infer the AWS service and region from host '{authority}'; pass service and region"))
-            })?;
-            SigningScope {
-                service: service.unwrap_or(inferred.service),
-                region: region.unwrap_or(inferred.region),
-            }
-        }
-    };
-    let credentials = shared_cache(&description.credentials, &scope.region).credentials().await?;
+/// Signs a described request with credentials from `source` (through the shared caches).
+pub async fn sign_description(
+    description: &RequestDescription,
+    source: &CredentialSource,
+) -> Result<Vec<(String, String)>, ProxyError> {
+    let scope = scope_of(description)?;
+    let credentials = shared_cache(source, &scope.region).credentials().await?;
+    sign_description_with(description, &scope, &credentials)
+}
+
+/// Signs a described request with the given credentials, at once.
+pub fn sign_description_now(
+    description: &RequestDescription,
+    credentials: &Credentials,
+) -> Result<Vec<(String, String)>, ProxyError> {
+    sign_description_with(description, &scope_of(description)?, credentials)
+}
+
+/// Every header to send: the caller's, `host`, and the signature headers. All of the caller's
+/// headers are signed, since the caller sends them as they are.
+fn sign_description_with(
+    description: &RequestDescription,
+    scope: &SigningScope,
+    credentials: &Credentials,
+) -> Result<Vec<(String, String)>, ProxyError> {
     let mut headers: Vec<(String, String)> = description
         .headers
-        .into_iter()
-        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
         .filter(|(name, _)| name != "host")
         .collect();
-    headers.push(("host".to_string(), authority));
+    headers.push(("host".to_string(), authority_of(&description.url)?));
     let to_sign = RequestToSign {
         method: &description.method,
         url: &description.url,
         headers: headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
         body: &description.body,
     };
-    let added = signature_headers(&to_sign, &scope, &credentials, SystemTime::now())?;
+    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())?;
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
     Ok(headers)
+}
+
+fn authority_of(url: &str) -> Result<String, ProxyError> {
+    let uri: Uri = url.parse().map_err(|_| ProxyError::bad_path("url is not a valid absolute URL"))?;
+    Ok(uri.authority().ok_or_else(|| ProxyError::bad_path("url needs a host"))?.as_str().to_string())
+}
+
+/// The given service and region, each inferred from the host when not given.
+fn scope_of(description: &RequestDescription) -> Result<SigningScope, ProxyError> {
+    if let (Some(service), Some(region)) = (&description.service, &description.region) {
+        return Ok(SigningScope { service: service.clone(), region: region.clone() });
+    }
+    let authority = authority_of(&description.url)?;
+    let inferred = infer_scope(&authority).ok_or_else(|| {
+        ProxyError::bad_path(format!(
+            "cannot infer the AWS service and region from host '{authority}'; pass service and region"
+        ))
+    })?;
+    Ok(SigningScope {
+        service: description.service.clone().unwrap_or(inferred.service),
+        region: description.region.clone().unwrap_or(inferred.region),
+    })
 }
 
 #[cfg(test)]
