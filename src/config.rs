@@ -24,10 +24,6 @@ use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::ProxyError;
 use crate::policy::{RawPolicy, RoutePolicy};
 
-/// Options that sit beside the routes. The addon accepts them so they are never taken for routes;
-/// the Backstage plugin acts on them.
-const OPTION_KEYS: [&str; 1] = ["allowUnauthenticatedRequests"];
-
 /// Segment's default, kept so CloudTrail and IAM conditions see the same session name.
 pub const DEFAULT_ROLE_SESSION_NAME: &str = "tempAssumeRoleSession";
 
@@ -38,6 +34,9 @@ pub struct Route {
     pub key: String,
     pub target: Target,
     pub scope: SigningScope,
+    /// The Host the request is signed for and sent with: the target's, or `hostHeader` when the
+    /// route connects to a VPC endpoint or an IP while the API answers to another name.
+    pub signing_host: String,
     pub credentials: CredentialSource,
     pub policy: RoutePolicy,
 }
@@ -52,8 +51,11 @@ pub struct Target {
 }
 
 /// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
-const ROUTE_KEYS: [&str; 14] = [
+const ROUTE_KEYS: [&str; 17] = [
     "target",
+    "hostHeader",
+    "profile",
+    "stsRegion",
     "roleArn",
     "roleSessionName",
     "externalId",
@@ -70,7 +72,7 @@ const ROUTE_KEYS: [&str; 14] = [
 ];
 
 /// The expanded route form.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ExpandedRoute {
     target: String,
@@ -78,6 +80,9 @@ struct ExpandedRoute {
     role_session_name: Option<String>,
     external_id: Option<String>,
     session_duration: Option<Value>,
+    sts_region: Option<String>,
+    profile: Option<String>,
+    host_header: Option<String>,
     service: Option<String>,
     region: Option<String>,
     #[serde(flatten)]
@@ -92,64 +97,86 @@ pub fn parse_routes(config: &Value) -> Result<Vec<Route>, ProxyError> {
         _ => return Err(ProxyError::invalid_config("", "", "must be an object of routes")),
     };
     check_options(entries)?;
-    entries
+    let mut routes = entries
         .iter()
         .filter(|(key, _)| key.starts_with('/'))
-        .map(|(key, value)| parse_route(key, value))
-        .collect()
+        .map(|(key, value)| parse_route(key, value, key))
+        .collect::<Result<Vec<_>, _>>()?;
+    routes.extend(endpoint_routes(entries)?);
+    Ok(routes)
 }
 
+/// Options sit beside the routes and are never taken for routes. The addon checks them; the
+/// Backstage plugin acts on `allowUnauthenticatedRequests`.
 fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
     for (key, value) in entries.iter().filter(|(key, _)| !key.starts_with('/')) {
-        if !OPTION_KEYS.contains(&key.as_str()) {
-            return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"));
-        }
-        if !value.is_boolean() {
-            return Err(ProxyError::invalid_config(key, "", "must be true or false"));
+        let valid = match key.as_str() {
+            "allowUnauthenticatedRequests" => value.is_boolean(),
+            "endpoints" => value.is_object(),
+            _ => {
+                return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"))
+            }
+        };
+        if !valid {
+            let expected =
+                if key == "endpoints" { "must be an object of routes" } else { "must be true or false" };
+            return Err(ProxyError::invalid_config(key, "", expected));
         }
     }
     Ok(())
 }
 
-fn parse_route(key: &str, value: &Value) -> Result<Route, ProxyError> {
-    check_route_key(key)?;
+/// Routes under `proxysigv4.endpoints` (the shape Backstage's proxy-backend uses), checked so
+/// that no route is given twice.
+fn endpoint_routes(entries: &Map<String, Value>) -> Result<Vec<Route>, ProxyError> {
+    let Some(Value::Object(endpoints)) = entries.get("endpoints") else { return Ok(Vec::new()) };
+    endpoints
+        .iter()
+        .map(|(key, value)| {
+            let at = format!("endpoints.{key}");
+            if !key.starts_with('/') {
+                return Err(ProxyError::invalid_config(&at, "", "a route key starts with '/'"));
+            }
+            if entries.contains_key(key) {
+                return Err(ProxyError::invalid_config(
+                    &at,
+                    "",
+                    format!("is also given as proxysigv4.{key}"),
+                ));
+            }
+            parse_route(key, value, &at)
+        })
+        .collect()
+}
+
+/// Parses one route; `at` is where it sits in the config, for error messages.
+fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> {
+    check_route_key(key, at)?;
     let expanded = match value {
-        Value::String(target) => ExpandedRoute {
-            target: target.clone(),
-            role_arn: None,
-            role_session_name: None,
-            external_id: None,
-            session_duration: None,
-            service: None,
-            region: None,
-            policy: RawPolicy::default(),
-        },
+        Value::String(target) => ExpandedRoute { target: target.clone(), ..ExpandedRoute::default() },
         Value::Object(fields) => {
             if let Some(unknown) = fields.keys().find(|k| !ROUTE_KEYS.contains(&k.as_str())) {
                 return Err(ProxyError::invalid_config(
-                    key,
+                    at,
                     unknown,
                     format!("unknown key; a route takes {}", ROUTE_KEYS.join(", ")),
                 ));
             }
-            ExpandedRoute::deserialize(value).map_err(|e| ProxyError::invalid_config(key, "", e))?
+            ExpandedRoute::deserialize(value).map_err(|e| ProxyError::invalid_config(at, "", e))?
         }
         _ => {
-            return Err(ProxyError::invalid_config(
-                key,
-                "",
-                "must be a target URL or an object with 'target'",
-            ))
+            return Err(ProxyError::invalid_config(at, "", "must be a target URL or an object with 'target'"))
         }
     };
-    let credentials = credential_source(key, &expanded)?;
-    let target = parse_target(key, &expanded.target)?;
-    let scope = signing_scope(key, &target, expanded.service, expanded.region)?;
-    let policy = expanded.policy.validate(key)?;
-    Ok(Route { key: key.to_string(), target, scope, credentials, policy })
+    let credentials = credential_source(at, &expanded)?;
+    let target = parse_target(at, &expanded.target)?;
+    let signing_host = signing_host(at, &target, expanded.host_header.as_deref())?;
+    let scope = signing_scope(at, &signing_host, &target, expanded.service, expanded.region)?;
+    let policy = expanded.policy.validate(at)?;
+    Ok(Route { key: key.to_string(), target, scope, signing_host, credentials, policy })
 }
 
-fn check_route_key(key: &str) -> Result<(), ProxyError> {
+fn check_route_key(key: &str, at: &str) -> Result<(), ProxyError> {
     let segments_ok = key[1..]
         .split('/')
         .all(|s| !s.is_empty() && s != "." && s != ".." && s.bytes().all(is_route_key_byte));
@@ -157,7 +184,7 @@ fn check_route_key(key: &str) -> Result<(), ProxyError> {
         Ok(())
     } else {
         Err(ProxyError::invalid_config(
-            key,
+            at,
             "",
             "a route key is '/' and one or more non-empty segments of letters, digits, '-', '_', '.' or '~'",
         ))
@@ -194,54 +221,83 @@ fn target_has_path(target: &str) -> bool {
     target.split_once("://").map(|(_, rest)| rest.contains('/')).unwrap_or(false)
 }
 
+/// The Host to sign for: `hostHeader` (a plain host name, optionally with a port) or the target's.
+fn signing_host(at: &str, target: &Target, host_header: Option<&str>) -> Result<String, ProxyError> {
+    let Some(host) = host_header else { return Ok(target.authority.as_str().to_string()) };
+    match host.parse::<Authority>() {
+        Ok(authority) if !authority.as_str().contains('@') && !authority.host().is_empty() => {
+            Ok(host.to_string())
+        }
+        _ => Err(ProxyError::invalid_config(at, "hostHeader", "must be a host name, optionally with a port")),
+    }
+}
+
+/// The signing scope: given, or inferred from the signing host, then from the target host.
 fn signing_scope(
-    key: &str,
+    at: &str,
+    signing_host: &str,
     target: &Target,
     service: Option<String>,
     region: Option<String>,
 ) -> Result<SigningScope, ProxyError> {
     for (name, value) in [("service", &service), ("region", &region)] {
         if let Some(v) = value {
-            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !is_aws_name(v) {
                 return Err(ProxyError::invalid_config(
-                    key,
+                    at,
                     name,
                     "must be a non-empty AWS name (letters, digits, '-')",
                 ));
             }
         }
     }
-    let inferred = infer_scope(target.authority.as_str());
+    let inferred = infer_scope(signing_host).or_else(|| infer_scope(target.authority.as_str()));
     let service = service.or_else(|| inferred.as_ref().map(|s| s.service.clone()));
     let region = region.or_else(|| inferred.map(|s| s.region));
     match (service, region) {
         (Some(service), Some(region)) => Ok(SigningScope { service, region }),
         (service, _) => Err(ProxyError::invalid_config(
-            key,
+            at,
             if service.is_none() { "service" } else { "region" },
             format!(
-                "cannot be inferred from host '{}'; set 'service' and 'region' for this route",
-                target.authority.host()
+                "cannot be inferred from host '{signing_host}'; set 'service' and 'region' for this route"
             ),
         )),
     }
 }
 
-fn credential_source(key: &str, route: &ExpandedRoute) -> Result<CredentialSource, ProxyError> {
+fn is_aws_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn credential_source(at: &str, route: &ExpandedRoute) -> Result<CredentialSource, ProxyError> {
+    if let Some(profile) = &route.profile {
+        if profile.is_empty() || !profile.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            return Err(ProxyError::invalid_config(
+                at,
+                "profile",
+                "must be a profile name (letters, digits, '-', '_', '.')",
+            ));
+        }
+    }
     let Some(role_arn) = route.role_arn.clone() else {
         let assume_role_only = [
             ("roleSessionName", route.role_session_name.is_some()),
             ("externalId", route.external_id.is_some()),
             ("sessionDuration", route.session_duration.is_some()),
+            ("stsRegion", route.sts_region.is_some()),
         ];
         if let Some((name, _)) = assume_role_only.iter().find(|(_, given)| *given) {
-            return Err(ProxyError::invalid_config(key, name, "is only used with 'roleArn'"));
+            return Err(ProxyError::invalid_config(at, name, "is only used with 'roleArn'"));
         }
-        return Ok(CredentialSource::DefaultChain);
+        return Ok(match &route.profile {
+            Some(profile) => CredentialSource::Profile(profile.clone()),
+            None => CredentialSource::DefaultChain,
+        });
     };
     if !is_role_arn(&role_arn) {
         return Err(ProxyError::invalid_config(
-            key,
+            at,
             "roleArn",
             "must be an IAM role ARN like arn:aws:iam::123456789012:role/name",
         ));
@@ -250,20 +306,24 @@ fn credential_source(key: &str, route: &ExpandedRoute) -> Result<CredentialSourc
         route.role_session_name.clone().unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string());
     if !is_session_name(&session_name) {
         return Err(ProxyError::invalid_config(
-            key,
+            at,
             "roleSessionName",
             "must be 2-64 characters of letters, digits and +=,.@-_",
         ));
     }
     if let Some(external_id) = &route.external_id {
-        if !(2..=1224).contains(&external_id.len())
-            || !external_id.bytes().all(|b| is_session_name_byte(b) || b == b'/' || b == b':')
-        {
+        let allowed = |b: u8| is_session_name_byte(b) || b == b'/' || b == b':';
+        if !(2..=1224).contains(&external_id.len()) || !external_id.bytes().all(allowed) {
             return Err(ProxyError::invalid_config(
-                key,
+                at,
                 "externalId",
                 "must be 2-1224 characters of letters, digits and +=,.@:/-_",
             ));
+        }
+    }
+    if let Some(region) = &route.sts_region {
+        if !is_aws_name(region) {
+            return Err(ProxyError::invalid_config(at, "stsRegion", "must be an AWS region name"));
         }
     }
     // STS itself enforces the allowed range (usually 15 min to the role's maximum).
@@ -272,7 +332,7 @@ fn credential_source(key: &str, route: &ExpandedRoute) -> Result<CredentialSourc
         .as_ref()
         .map(|value| {
             parse_duration(value)
-                .map_err(|problem| ProxyError::invalid_config(key, "sessionDuration", problem))
+                .map_err(|problem| ProxyError::invalid_config(at, "sessionDuration", problem))
         })
         .transpose()?;
     Ok(CredentialSource::AssumeRole(AssumeRole {
@@ -280,6 +340,8 @@ fn credential_source(key: &str, route: &ExpandedRoute) -> Result<CredentialSourc
         session_name,
         external_id: route.external_id.clone(),
         session_duration,
+        sts_region: route.sts_region.clone(),
+        base_profile: route.profile.clone(),
     }))
 }
 
@@ -432,6 +494,71 @@ mod tests {
             .starts_with("proxysigv4./r.externalId:"));
         assert!(error_of(json!({ "/r": { "target": target, "roleArn": role, "sessionDuration": "long" } }))
             .starts_with("proxysigv4./r.sessionDuration:"));
+    }
+
+    #[test]
+    fn routes_may_also_sit_under_endpoints() {
+        let routes = parse_routes(&json!({
+            "/a": "https://abc.execute-api.us-west-2.amazonaws.com",
+            "endpoints": { "/b": { "target": "https://sqs.eu-west-1.amazonaws.com", "allowedMethods": ["POST"] } }
+        }))
+        .unwrap();
+        let keys: Vec<&str> = routes.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["/a", "/b"]);
+        assert_eq!(routes[1].scope.service, "sqs");
+        assert!(
+            error_of(json!({ "endpoints": { "/b": "nope" } })).starts_with("proxysigv4.endpoints./b.target:")
+        );
+        assert!(error_of(json!({ "/b": "https://sqs.eu-west-1.amazonaws.com", "endpoints": { "/b": "https://sqs.eu-west-1.amazonaws.com" } }))
+            .starts_with("proxysigv4.endpoints./b: is also given as proxysigv4./b"));
+        assert!(error_of(json!({ "endpoints": { "b": "https://sqs.eu-west-1.amazonaws.com" } }))
+            .starts_with("proxysigv4.endpoints.b:"));
+        assert!(error_of(json!({ "endpoints": true })).starts_with("proxysigv4.endpoints: must be an object"));
+    }
+
+    #[test]
+    fn host_header_signs_for_the_api_host() {
+        let routes = parse_routes(&json!({ "/vpce": {
+            "target": "https://vpce-0a1b-c2d3.execute-api.us-east-1.vpce.amazonaws.com/prod",
+            "hostHeader": "abc123.execute-api.us-east-1.amazonaws.com"
+        } }))
+        .unwrap();
+        assert_eq!(routes[0].signing_host, "abc123.execute-api.us-east-1.amazonaws.com");
+        assert_eq!(
+            routes[0].target.authority.as_str(),
+            "vpce-0a1b-c2d3.execute-api.us-east-1.vpce.amazonaws.com"
+        );
+        assert_eq!(
+            routes[0].scope,
+            SigningScope { service: "execute-api".into(), region: "us-east-1".into() }
+        );
+        let by_ip = parse_routes(&json!({ "/ip": { "target": "https://10.1.2.3", "hostHeader": "api.example.com", "service": "execute-api", "region": "eu-west-1" } }))
+            .unwrap();
+        assert_eq!(by_ip[0].signing_host, "api.example.com");
+        assert!(error_of(json!({ "/ip": { "target": "https://10.1.2.3", "hostHeader": "a b" } }))
+            .starts_with("proxysigv4./ip.hostHeader:"));
+    }
+
+    #[test]
+    fn profiles_and_sts_region_are_credential_sources() {
+        let target = "https://abc.execute-api.us-west-2.amazonaws.com";
+        let routes = parse_routes(&json!({
+            "/p": { "target": target, "profile": "team-a" },
+            "/r": { "target": target, "profile": "team-a", "roleArn": "arn:aws:iam::123456789012:role/r", "stsRegion": "eu-west-1" }
+        }))
+        .unwrap();
+        assert_eq!(routes[0].credentials, CredentialSource::Profile("team-a".into()));
+        match &routes[1].credentials {
+            CredentialSource::AssumeRole(role) => {
+                assert_eq!(role.base_profile.as_deref(), Some("team-a"));
+                assert_eq!(role.sts_region.as_deref(), Some("eu-west-1"));
+            }
+            other => panic!("expected AssumeRole, got {other:?}"),
+        }
+        assert!(error_of(json!({ "/p": { "target": target, "profile": "a b" } }))
+            .starts_with("proxysigv4./p.profile:"));
+        assert!(error_of(json!({ "/p": { "target": target, "stsRegion": "eu-west-1" } }))
+            .starts_with("proxysigv4./p.stsRegion: is only used with 'roleArn'"));
     }
 
     #[test]

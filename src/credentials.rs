@@ -10,12 +10,15 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{
     self, error::CredentialsError, ProvideCredentials, SharedCredentialsProvider,
 };
 use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use once_cell::sync::Lazy;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
@@ -27,7 +30,9 @@ use crate::error::{ErrorKind, ProxyError};
 pub enum CredentialSource {
     /// env, shared profile, web identity (IRSA), ECS / EKS Pod Identity, IMDS.
     DefaultChain,
-    /// STS AssumeRole with the default chain's credentials.
+    /// A named profile of the shared config and credentials files.
+    Profile(String),
+    /// STS AssumeRole with the default chain's credentials, or a profile's.
     AssumeRole(AssumeRole),
 }
 
@@ -40,6 +45,10 @@ pub struct AssumeRole {
     pub external_id: Option<String>,
     /// Requested lifetime of the credentials; STS's default (1 h) when absent.
     pub session_duration: Option<Duration>,
+    /// The STS region; else the environment's, else the route's signing region.
+    pub sts_region: Option<String>,
+    /// Call AssumeRole with this profile's credentials instead of the default chain's.
+    pub base_profile: Option<String>,
 }
 
 /// Refresh this long before expiry, so no request signs with credentials about to lapse.
@@ -178,7 +187,7 @@ pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCa
     static CACHES: Lazy<Mutex<HashMap<(CredentialSource, String), Arc<CredentialCache>>>> =
         Lazy::new(Default::default);
     let region_key = match source {
-        CredentialSource::DefaultChain => String::new(),
+        CredentialSource::DefaultChain | CredentialSource::Profile(_) => String::new(),
         CredentialSource::AssumeRole(_) => region.to_string(),
     };
     let mut caches = CACHES.lock().unwrap();
@@ -209,6 +218,7 @@ impl LazyProvider {
     fn for_source(source: CredentialSource, region: String) -> Self {
         let build: Box<dyn Fn() -> ProviderFuture + Send + Sync> = match source {
             CredentialSource::DefaultChain => Box::new(|| Box::pin(default_chain())),
+            CredentialSource::Profile(name) => Box::new(move || Box::pin(profile(name.clone()))),
             CredentialSource::AssumeRole(role) => {
                 Box::new(move || Box::pin(assume_role(role.clone(), region.clone())))
             }
@@ -229,17 +239,17 @@ impl ProvideCredentials for LazyProvider {
     }
 }
 
-/// The SDK configuration from the environment, loaded once, with a rustls + ring HTTPS client.
+/// The HTTPS client for AWS credential sources: rustls with ring, like the proxy's own client.
+fn sdk_http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
+/// The SDK configuration from the environment, loaded once.
 async fn sdk_config() -> &'static SdkConfig {
     static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
     CONFIG
-        .get_or_init(|| async {
-            use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-            let http_client = aws_smithy_http_client::Builder::new()
-                .tls_provider(Provider::Rustls(CryptoMode::Ring))
-                .build_https();
-            aws_config::defaults(BehaviorVersion::latest()).http_client(http_client).load().await
-        })
+        .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).http_client(sdk_http_client()).load())
         .await
 }
 
@@ -250,9 +260,21 @@ async fn default_chain() -> SharedCredentialsProvider {
     }
 }
 
+async fn profile(name: String) -> SharedCredentialsProvider {
+    let provider_config = ProviderConfig::without_region()
+        .with_region(sdk_config().await.region().cloned())
+        .with_http_client(sdk_http_client());
+    SharedCredentialsProvider::new(
+        ProfileFileCredentialsProvider::builder().configure(&provider_config).profile_name(name).build(),
+    )
+}
+
 async fn assume_role(role: AssumeRole, route_region: String) -> SharedCredentialsProvider {
     let config = sdk_config().await;
-    let region = config.region().cloned().unwrap_or_else(|| Region::new(route_region));
+    let region = match role.sts_region {
+        Some(region) => Region::new(region),
+        None => config.region().cloned().unwrap_or_else(|| Region::new(route_region)),
+    };
     let mut builder =
         AssumeRoleProvider::builder(role.role_arn).session_name(role.session_name).region(region);
     if let Some(external_id) = role.external_id {
@@ -261,7 +283,11 @@ async fn assume_role(role: AssumeRole, route_region: String) -> SharedCredential
     if let Some(duration) = role.session_duration {
         builder = builder.session_length(duration);
     }
-    SharedCredentialsProvider::new(builder.configure(config).build().await)
+    let builder = builder.configure(config);
+    SharedCredentialsProvider::new(match role.base_profile {
+        Some(name) => builder.build_from_provider(profile(name).await).await,
+        None => builder.build().await,
+    })
 }
 
 /// Stands in when the SDK config has no provider at all (it always has one today).

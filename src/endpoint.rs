@@ -32,10 +32,11 @@ fn lambda_function_url(rest: &str) -> Option<SigningScope> {
 }
 
 /// The labels of a host before `.amazonaws.com`: `[.., service, region]` is the common form,
-/// `[.., region, service]` is used by OpenSearch (`es`, `aoss`), and S3 has legacy forms.
+/// `[.., region, service]` is used by OpenSearch (`es`, `aoss`), private endpoints end in
+/// `.vpce`, and S3 has legacy forms.
 fn amazonaws_scope(labels: &[&str]) -> Option<SigningScope> {
     // s3.amazonaws.com and <bucket>.s3.amazonaws.com: the legacy global endpoint.
-    if labels.last() == Some(&"s3") {
+    if matches!(labels.last(), Some(&"s3") | Some(&"s3-external-1")) {
         return Some(scope("s3", "us-east-1"));
     }
     // s3-<region>, and the same under a bucket name.
@@ -44,13 +45,24 @@ fn amazonaws_scope(labels: &[&str]) -> Option<SigningScope> {
     }
     let region_at = labels.iter().rposition(|l| is_region(l))?;
     let region = labels[region_at];
-    if let Some(after) = labels.get(region_at + 1) {
-        return matches!(*after, "es" | "aoss").then(|| scope(after, region));
+    match labels.get(region_at + 1) {
+        Some(&"es") | Some(&"aoss") => return Some(scope(labels[region_at + 1], region)),
+        // <endpoint-id>.<service>.<region>.vpce.amazonaws.com: an interface VPC endpoint.
+        Some(&"vpce") => {}
+        Some(_) => return None,
+        None => {}
     }
     let service = labels.get(region_at.checked_sub(1)?)?;
-    let service = service.strip_suffix("-fips").unwrap_or(service);
-    let service = if service == "dualstack" { "s3" } else { service };
-    Some(scope(service, region))
+    Some(scope(signing_name(service), region))
+}
+
+/// The signing name for a host label: FIPS endpoints and S3's variants sign as the service.
+fn signing_name(label: &str) -> &str {
+    let label = label.strip_suffix("-fips").unwrap_or(label);
+    match label {
+        "dualstack" | "s3-accesspoint" | "s3-control" => "s3",
+        other => other,
+    }
 }
 
 fn scope(service: &str, region: &str) -> SigningScope {
@@ -108,7 +120,27 @@ mod tests {
             ("bucket.s3-us-west-2.amazonaws.com", some("s3", "us-west-2")),
             ("apigw.execute-api.cn-north-1.amazonaws.com.cn", some("execute-api", "cn-north-1")),
             ("dynamodb.us-gov-west-1.amazonaws.com", some("dynamodb", "us-gov-west-1")),
+            (
+                "abc123-vpce-0a1b2c3d4e5f.execute-api.us-east-1.amazonaws.com",
+                some("execute-api", "us-east-1"),
+            ),
+            ("vpce-0a1b2c-d3e4f5.execute-api.us-east-1.vpce.amazonaws.com", some("execute-api", "us-east-1")),
+            ("bucket.vpce-0a1b2c-d3e4f5.s3.us-east-1.vpce.amazonaws.com", some("s3", "us-east-1")),
+            ("s3.us-west-2.amazonaws.com", some("s3", "us-west-2")),
+            ("bucket.s3.amazonaws.com", some("s3", "us-east-1")),
+            ("s3-us-west-2.amazonaws.com", some("s3", "us-west-2")),
+            ("s3.dualstack.eu-west-1.amazonaws.com", some("s3", "eu-west-1")),
+            ("bucket.s3.dualstack.eu-west-1.amazonaws.com", some("s3", "eu-west-1")),
+            ("ap-123456789012.s3-accesspoint.us-east-1.amazonaws.com", some("s3", "us-east-1")),
+            ("ap-123456789012.s3-accesspoint.dualstack.us-east-1.amazonaws.com", some("s3", "us-east-1")),
+            ("123456789012.s3-control.us-east-1.amazonaws.com", some("s3", "us-east-1")),
+            ("s3-fips.us-gov-west-1.amazonaws.com", some("s3", "us-gov-west-1")),
+            ("lambda.eu-north-1.amazonaws.com:8443", some("lambda", "eu-north-1")),
+            ("bucket.s3.cn-northwest-1.amazonaws.com.cn", some("s3", "cn-northwest-1")),
+            ("es.us-gov-east-1.amazonaws.com", some("es", "us-gov-east-1")),
+            ("monitoring.us-iso-east-1.amazonaws.com", some("monitoring", "us-iso-east-1")),
             ("api.example.com", None),
+            ("abc.execute-api.us-east-1.example.com", None),
             ("127.0.0.1:8080", None),
             ("amazonaws.com", None),
         ];

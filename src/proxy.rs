@@ -105,7 +105,7 @@ impl Proxy {
         for (name, value) in &policy.static_headers {
             headers.insert(name.clone(), value.clone());
         }
-        let host = HeaderValue::from_str(route.target.authority.as_str())
+        let host = HeaderValue::from_str(&route.signing_host)
             .map_err(|_| ProxyError::new(ErrorKind::Internal, "target host is not a valid header value"))?;
         headers.insert(HOST, host);
 

@@ -56,6 +56,8 @@ fn split_input(input: SignRequestInput) -> (RequestDescription, Option<StaticCre
             session_name: input.role_session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
             external_id: None,
             session_duration: None,
+            sts_region: None,
+            base_profile: None,
         }),
         None => CredentialSource::DefaultChain,
     };
