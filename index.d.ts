@@ -59,6 +59,11 @@ export declare class SigV4Proxy {
    * to answer. `cancel` abandons the exchange (e.g. when the client disconnects).
    */
   handle(request: ProxyRequest, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
+  /**
+   * Like `handle`, for a route with `unsignedPayload`: the request body streams from `body`
+   * to the upstream without being held. `contentLength` is the body's exact length.
+   */
+  handleStream(request: ProxyRequest, contentLength: number, body: ReadableStream<Uint8Array>, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
 }
 
 /** Why the proxy answered by itself instead of with the upstream's response. */
@@ -93,6 +98,8 @@ export interface RouteInfo {
   credentials?: 'require' | 'dangerously-allow-unauthenticated'
   /** The largest request body the route accepts, in bytes. */
   maxRequestBodyBytes: number
+  /** The route signs `UNSIGNED-PAYLOAD`: hand its body to `handleStream` instead of reading it. */
+  streamRequestBody: boolean
 }
 
 /**

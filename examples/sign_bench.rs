@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
 use proxy_sigv4::endpoint::SigningScope;
-use proxy_sigv4::signing::{signature_headers, RequestToSign};
+use proxy_sigv4::signing::{signature_headers, Payload, RequestToSign};
 
 fn main() {
     let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
@@ -17,7 +17,7 @@ fn main() {
         method: "GET",
         url: "https://abc.execute-api.us-east-1.amazonaws.com/prod/items/42?limit=10&q=a%20b",
         headers: vec![("host", "abc.execute-api.us-east-1.amazonaws.com")],
-        body: b"",
+        payload: Payload::Bytes(b""),
     };
     let post = RequestToSign {
         method: "POST",
@@ -26,7 +26,7 @@ fn main() {
             ("host", "abc.execute-api.us-east-1.amazonaws.com"),
             ("content-type", "application/json"),
         ],
-        body: body.as_bytes(),
+        payload: Payload::Bytes(body.as_bytes()),
     };
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();

@@ -51,7 +51,7 @@ pub struct Target {
 }
 
 /// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
-const ROUTE_KEYS: [&str; 17] = [
+const ROUTE_KEYS: [&str; 18] = [
     "target",
     "hostHeader",
     "profile",
@@ -69,6 +69,7 @@ const ROUTE_KEYS: [&str; 17] = [
     "timeout",
     "connectTimeout",
     "maxRequestBodyBytes",
+    "unsignedPayload",
 ];
 
 /// The expanded route form.

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{stream, Stream, StreamExt};
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -27,8 +29,21 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upper bound on idle connections kept per upstream host.
 const MAX_IDLE_PER_HOST: usize = 128;
 
+/// A request body: buffered bytes, or chunks streamed from the client.
+pub type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
 /// A pooled client. Cloning shares the pool.
-pub type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub type HttpsClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+
+pub fn buffered_body(bytes: Bytes) -> RequestBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+}
+
+/// A body that streams `chunks` as they come; the caller sets `content-length`.
+pub fn streamed_body(chunks: impl Stream<Item = Result<Bytes, BoxError>> + Send + 'static) -> RequestBody {
+    StreamBody::new(chunks.map(|chunk| chunk.map(Frame::data))).boxed_unsync()
+}
 
 /// The process-wide client for a connect timeout. The timeout belongs to the connector, so
 /// routes with different connect timeouts get different pools; routes that agree share one.
@@ -57,7 +72,7 @@ fn new_client(connect_timeout: Duration) -> HttpsClient {
 /// Sends a request and waits at most `timeout` for the response headers.
 pub async fn send(
     client: &HttpsClient,
-    request: http::Request<Full<Bytes>>,
+    request: http::Request<RequestBody>,
     timeout: Duration,
 ) -> Result<http::Response<Incoming>, ProxyError> {
     let host = request.uri().host().unwrap_or_default().to_string();

@@ -41,6 +41,8 @@ pub struct RoutePolicy {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub max_request_body_bytes: u64,
+    /// Sign `UNSIGNED-PAYLOAD` and stream request bodies through without holding them.
+    pub unsigned_payload: bool,
 }
 
 impl Default for RoutePolicy {
@@ -53,6 +55,7 @@ impl Default for RoutePolicy {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+            unsigned_payload: false,
         }
     }
 }
@@ -68,6 +71,7 @@ pub struct RawPolicy {
     timeout: Option<Value>,
     connect_timeout: Option<Value>,
     max_request_body_bytes: Option<Value>,
+    unsigned_payload: Option<bool>,
 }
 
 impl RawPolicy {
@@ -125,6 +129,7 @@ impl RawPolicy {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| fail("maxRequestBodyBytes", &"must be a whole number of bytes above 0"))?,
             },
+            unsigned_payload: self.unsigned_payload.unwrap_or(false),
         })
     }
 }

@@ -5,16 +5,20 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, HOST};
-use http_body_util::Full;
+use std::pin::Pin;
+
+use futures_util::Stream;
 use serde_json::Value;
 
 use crate::config::{parse_routes, Route};
 use crate::credentials::{shared_cache, CredentialCache};
 use crate::error::{ErrorKind, ProxyError};
-use crate::forward::{self, body_chunks, shared_client, BodyChunks, HttpsClient};
+use crate::forward::{
+    self, body_chunks, buffered_body, shared_client, streamed_body, BodyChunks, BoxError, HttpsClient,
+};
 use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers};
 use crate::path::{check_request_path, match_route, split_url, upstream_path_and_query};
-use crate::signing::{signature_headers, RequestToSign};
+use crate::signing::{signature_headers, Payload, RequestToSign};
 
 /// A request as the Backstage plugin received it.
 pub struct IncomingRequest<'a> {
@@ -23,7 +27,22 @@ pub struct IncomingRequest<'a> {
     pub url: &'a str,
     /// Raw header pairs, `[name, value, name, value, ...]`.
     pub raw_headers: &'a [String],
-    pub body: Bytes,
+    pub body: IncomingBody,
+}
+
+/// A request body: read whole by the caller, or streaming (only for `unsignedPayload` routes).
+pub enum IncomingBody {
+    Buffered(Bytes),
+    Streamed { chunks: Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>, length: u64 },
+}
+
+impl IncomingBody {
+    fn length(&self) -> u64 {
+        match self {
+            IncomingBody::Buffered(bytes) => bytes.len() as u64,
+            IncomingBody::Streamed { length, .. } => *length,
+        }
+    }
 }
 
 /// The upstream's answer: status and filtered headers now, the body as it streams.
@@ -83,7 +102,7 @@ impl Proxy {
                 .with_header("allow", allow));
             }
         }
-        if request.body.len() as u64 > policy.max_request_body_bytes {
+        if request.body.length() > policy.max_request_body_bytes {
             return Err(ProxyError::new(
                 ErrorKind::PayloadTooLarge,
                 format!(
@@ -120,7 +139,15 @@ impl Proxy {
                 })
                 .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
                 .collect(),
-            body: &request.body,
+            payload: match (&request.body, policy.unsigned_payload) {
+                (IncomingBody::Buffered(bytes), false) => Payload::Bytes(bytes),
+                (IncomingBody::Buffered(_), true) => Payload::Unsigned,
+                (IncomingBody::Streamed { .. }, true) => Payload::Unsigned,
+                (IncomingBody::Streamed { .. }, false) => return Err(ProxyError::new(
+                    ErrorKind::Internal,
+                    "a streamed body needs a route with unsignedPayload: the signature covers the whole body",
+                )),
+            },
         };
         let signature = signature_headers(&to_sign, &route.scope, &credentials, SystemTime::now())?;
         for (name, value) in signature {
@@ -130,7 +157,15 @@ impl Proxy {
             headers.insert(name, value);
         }
 
-        let mut upstream_request = http::Request::new(Full::new(request.body));
+        let body = match request.body {
+            IncomingBody::Buffered(bytes) => buffered_body(bytes),
+            IncomingBody::Streamed { chunks, length } => {
+                // hyper sends exactly this many bytes, and fails the request if the stream differs.
+                headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
+                streamed_body(chunks)
+            }
+        };
+        let mut upstream_request = http::Request::new(body);
         *upstream_request.method_mut() = method;
         *upstream_request.uri_mut() = uri;
         *upstream_request.headers_mut() = headers;

@@ -22,7 +22,17 @@ pub struct RequestToSign<'a> {
     pub url: &'a str,
     /// The headers to sign (lowercase names), `host` among them.
     pub headers: Vec<(&'a str, &'a str)>,
-    pub body: &'a [u8],
+    pub payload: Payload<'a>,
+}
+
+/// What the signature says about the body.
+#[derive(Clone, Copy)]
+pub enum Payload<'a> {
+    /// The exact bytes sent: their SHA-256 is signed.
+    Bytes(&'a [u8]),
+    /// `UNSIGNED-PAYLOAD`: the body streams through unhashed, and the request says so in
+    /// `x-amz-content-sha256` (S3 accepts this; most other services do not).
+    Unsigned,
 }
 
 /// The headers that carry the signature: `authorization`, `x-amz-date`, and
@@ -39,7 +49,7 @@ pub fn signature_headers(
         .region(&scope.region)
         .name(&scope.service)
         .time(time)
-        .settings(settings_for(&scope.service))
+        .settings(settings_for(&scope.service, matches!(request.payload, Payload::Unsigned)))
         .build()
         .map_err(|e| {
             ProxyError::new(ErrorKind::Internal, "could not build signing parameters").with_source(e)
@@ -48,7 +58,10 @@ pub fn signature_headers(
         request.method,
         request.url,
         request.headers.iter().copied(),
-        SignableBody::Bytes(request.body),
+        match request.payload {
+            Payload::Bytes(bytes) => SignableBody::Bytes(bytes),
+            Payload::Unsigned => SignableBody::UnsignedPayload,
+        },
     )
     .map_err(|e| ProxyError::bad_path("the request cannot be signed").with_source(e))?;
     let (instructions, _signature) = sign(signable, &params.into())
@@ -59,12 +72,15 @@ pub fn signature_headers(
 }
 
 /// S3 is signed as the SDKs sign it: path encoded once, never normalised, and the payload hash
-/// sent as `x-amz-content-sha256`. Every other service gets the SigV4 defaults.
-fn settings_for(service: &str) -> SigningSettings {
+/// sent as `x-amz-content-sha256`. Every other service gets the SigV4 defaults, except that an
+/// unsigned payload is always announced in `x-amz-content-sha256`.
+fn settings_for(service: &str, unsigned_payload: bool) -> SigningSettings {
     let mut settings = SigningSettings::default();
     if service == "s3" {
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
+    if service == "s3" || unsigned_payload {
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     }
     settings
@@ -116,7 +132,7 @@ fn sign_description_with(
         method: &description.method,
         url: &description.url,
         headers: headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
-        body: &description.body,
+        payload: Payload::Bytes(&description.body),
     };
     let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())?;
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
@@ -161,7 +177,7 @@ mod tests {
             method: "GET",
             url: "https://example.amazonaws.com/",
             headers: vec![("host", "example.amazonaws.com")],
-            body: b"",
+            payload: Payload::Bytes(b""),
         };
         let headers = signature_headers(&request, &scope, &credentials, time).unwrap();
         let authorization = headers.iter().find(|(n, _)| *n == "authorization").unwrap();
@@ -183,7 +199,7 @@ mod tests {
             method: "PUT",
             url: "https://b.s3.amazonaws.com/k",
             headers: vec![("host", "b.s3.amazonaws.com")],
-            body: b"abc",
+            payload: Payload::Bytes(b"abc"),
         };
         let headers = signature_headers(&request, &scope, &credentials, SystemTime::now()).unwrap();
         let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();

@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::map_error;
 use crate::error::{ErrorKind, ProxyError};
-use crate::forward::{until_cancelled, BodyChunks};
+use crate::forward::{until_cancelled, BodyChunks, BoxError};
 use crate::policy::CallerCredentials;
-use crate::proxy::{IncomingRequest, Proxy};
+use crate::proxy::{IncomingBody, IncomingRequest, Proxy};
 
 /// A request as the Backstage router received it.
 #[napi(object)]
@@ -49,6 +49,8 @@ pub struct RouteInfo {
     pub credentials: Option<String>,
     /// The largest request body the route accepts, in bytes.
     pub max_request_body_bytes: f64,
+    /// The route signs `UNSIGNED-PAYLOAD`: hand its body to `handleStream` instead of reading it.
+    pub stream_request_body: bool,
 }
 
 /// A proxy over the routes of one `proxysigv4` config.
@@ -85,6 +87,7 @@ impl SigV4Proxy {
                 }
             },
             max_request_body_bytes: route.policy.max_request_body_bytes as f64,
+            stream_request_body: route.policy.unsigned_payload,
         })
     }
 
@@ -110,11 +113,39 @@ impl SigV4Proxy {
         request: ProxyRequest,
         cancel: Option<&CancelSignal>,
     ) -> Result<AsyncBlock<ProxyResponse>> {
+        let body = request.body.as_deref().map(Bytes::copy_from_slice).unwrap_or_default();
+        self.exchange(env, request, IncomingBody::Buffered(body), cancel)
+    }
+
+    /// Like `handle`, for a route with `unsignedPayload`: the request body streams from `body`
+    /// to the upstream without being held. `contentLength` is the body's exact length.
+    #[napi(ts_return_type = "Promise<ProxyResponse>")]
+    pub fn handle_stream(
+        &self,
+        env: &Env,
+        request: ProxyRequest,
+        content_length: f64,
+        body: ReadableStream<Uint8Array>,
+        cancel: Option<&CancelSignal>,
+    ) -> Result<AsyncBlock<ProxyResponse>> {
+        let chunks = body.read()?.map(|chunk| {
+            chunk.map(|c| Bytes::copy_from_slice(&c)).map_err(|e| BoxError::from(e.reason.clone()))
+        });
+        let body = IncomingBody::Streamed { chunks: Box::pin(chunks), length: content_length as u64 };
+        self.exchange(env, request, body, cancel)
+    }
+
+    fn exchange(
+        &self,
+        env: &Env,
+        request: ProxyRequest,
+        body: IncomingBody,
+        cancel: Option<&CancelSignal>,
+    ) -> Result<AsyncBlock<ProxyResponse>> {
         let proxy = self.inner.clone();
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let body = request.body.as_deref().map(Bytes::copy_from_slice).unwrap_or_default();
-        let ProxyRequest { method, url, headers, .. } = request;
         let body_token = token.clone();
+        let ProxyRequest { method, url, headers, .. } = request;
         let exchange = async move {
             let incoming = IncomingRequest { method: &method, url: &url, raw_headers: &headers, body };
             tokio::select! {
