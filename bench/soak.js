@@ -11,6 +11,7 @@ const path = require('node:path');
 const { startNodeProcess, stopProcess, rssMiB, freePort } = require('./lib/processes');
 const { runWrk } = require('./lib/wrk');
 const { BENCH_TOKEN } = require('./lib/credentials');
+const { chooseAddon } = require('./lib/addon');
 
 function option(name, fallback) {
   const at = process.argv.indexOf(`--${name}`);
@@ -21,9 +22,12 @@ async function main() {
   const connections = option('connections', 64);
   const seconds = option('seconds', 60);
   const warmup = option('warmup', 15);
+  const addon = chooseAddon();
   const upstream = await startNodeProcess(path.join(__dirname, 'lib/upstream-process.js'));
   const port = await freePort();
   const backend = await startNodeProcess(path.join(__dirname, 'lib/backend-process.js'), {
+    ...addon.env,
+    BENCH_SUBJECT: 'ours',
     PORT: String(port),
     UPSTREAM_URL: upstream.info.url,
   });
@@ -39,6 +43,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: `${os.cpus().length} x ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+      addon: `${addon.profile} (${addon.file})`,
       connections,
       seconds,
       warmupSeconds: warmup,

@@ -1,28 +1,113 @@
 'use strict';
-// A production Backstage backend (backend-defaults) with the built proxy-sigv4 plugin, on
-// 127.0.0.1:PORT, proxying /api/proxy-sigv4/bench to UPSTREAM_URL. Requests authenticate with
-// a static token. Prints one JSON line `{ "ready": true }` when serving.
-//   PORT=7100 UPSTREAM_URL=http://127.0.0.1:NNNN node bench/lib/backend-process.js
+// A production Backstage backend (backend-defaults, from bench/peers) on 127.0.0.1:PORT with one
+// benchmark subject, chosen by BENCH_SUBJECT:
+//   ours           the proxy-sigv4 plugin (backstage-plugin/dist), signing, /api/proxy-sigv4/bench
+//   segment        @segment/backstage-plugin-proxy-sigv4-backend's router, signing, /api/proxy-sigv4/bench
+//   proxy-backend  @backstage/plugin-proxy-backend, unsigned, /api/proxy/bench
+//   floor          a tiny plugin that answers at once with a small body, /api/bench-floor/bench
+// Every subject runs on the same Backstage packages, logs at LOG_LEVEL (default warn) and
+// requires the static external-access token of bench/lib/credentials.js (401 without it).
+// Prints one JSON line `{ "ready": true, "pid": N, "prefix": "/api/..." }` when serving.
+//   BENCH_SUBJECT=ours PORT=7100 UPSTREAM_URL=http://127.0.0.1:NNNN node bench/lib/backend-process.js
 
 const path = require('node:path');
 const { createRequire } = require('node:module');
 const { BENCH_CREDENTIALS, BENCH_TOKEN } = require('./credentials');
+const { SMALL_BODY } = require('./bodies');
 
+const peersDir = path.resolve(__dirname, '../peers');
+const requirePeer = createRequire(path.join(peersDir, 'package.json'));
 const pluginDir = path.resolve(__dirname, '../../backstage-plugin');
-const requireFromPlugin = createRequire(path.join(pluginDir, 'package.json'));
-const { createBackend } = requireFromPlugin('@backstage/backend-defaults');
-const { coreServices, createServiceFactory } = requireFromPlugin('@backstage/backend-plugin-api');
-const { ConfigReader } = requireFromPlugin('@backstage/config');
 
 const HOST = '127.0.0.1';
 const PORT = Number(process.env.PORT);
 const UPSTREAM_URL = process.env.UPSTREAM_URL;
+const SUBJECT = process.env.BENCH_SUBJECT ?? 'ours';
+const SERVICE = 'execute-api';
+const REGION = 'us-east-1';
+
+function loadFramework() {
+  try {
+    return {
+      createBackend: requirePeer('@backstage/backend-defaults').createBackend,
+      ...requirePeer('@backstage/backend-plugin-api'),
+      ConfigReader: requirePeer('@backstage/config').ConfigReader,
+    };
+  } catch (error) {
+    throw new Error(`bench/peers is not installed (run bench/setup.sh): ${error.message}`);
+  }
+}
+
+/** The subjects: each gives its config section, its plugin and the path prefix it serves. */
+const SUBJECTS = {
+  ours: () => ({
+    prefix: '/api/proxy-sigv4/bench',
+    config: { proxysigv4: { '/bench': { target: UPSTREAM_URL, service: SERVICE, region: REGION } } },
+    plugin: require(pluginDir).default,
+  }),
+
+  // Segment's own plugin export registers `allow: 'unauthenticated'` for everything unless
+  // `proxysigv4.allowUnauthenticatedRequests` is false, and that key crashes its startup (its
+  // router parses it as a route). So its published router is mounted here by a wrapper that,
+  // like the other subjects, leaves Backstage's default policy in place: credentials required.
+  segment: ({ createBackendPlugin, coreServices }) => {
+    const { createRouter } = requirePeer('@segment/backstage-plugin-proxy-sigv4-backend');
+    return {
+      prefix: '/api/proxy-sigv4/bench',
+      config: { proxysigv4: { '/bench': { target: UPSTREAM_URL, service: SERVICE, region: REGION } } },
+      plugin: createBackendPlugin({
+        pluginId: 'proxy-sigv4',
+        register(env) {
+          env.registerInit({
+            deps: { config: coreServices.rootConfig, logger: coreServices.logger, httpRouter: coreServices.httpRouter },
+            async init({ config, logger, httpRouter }) {
+              httpRouter.use(await createRouter({ config, logger }));
+            },
+          });
+        },
+      }),
+    };
+  },
+
+  'proxy-backend': () => ({
+    prefix: '/api/proxy/bench',
+    // credentials: require (the default, written out): Backstage user or service credentials.
+    config: { proxy: { endpoints: { '/bench': { target: UPSTREAM_URL, credentials: 'require' } } } },
+    plugin: requirePeer('@backstage/plugin-proxy-backend').default,
+  }),
+
+  floor: ({ createBackendPlugin, coreServices }) => ({
+    prefix: '/api/bench-floor/bench',
+    config: {},
+    plugin: createBackendPlugin({
+      pluginId: 'bench-floor',
+      register(env) {
+        env.registerInit({
+          deps: { httpRouter: coreServices.httpRouter },
+          async init({ httpRouter }) {
+            httpRouter.use((req, res) => {
+              res.writeHead(200, { 'content-type': 'application/json', 'content-length': SMALL_BODY.length });
+              res.end(SMALL_BODY);
+            });
+          },
+        });
+      },
+    }),
+  }),
+};
 
 async function main() {
+  if (!SUBJECTS[SUBJECT]) throw new Error(`BENCH_SUBJECT must be one of ${Object.keys(SUBJECTS).join(', ')}`);
+  process.env.LOG_LEVEL = process.env.LOG_LEVEL || 'warn';
   process.env.AWS_ACCESS_KEY_ID = BENCH_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = BENCH_CREDENTIALS.secretAccessKey;
-  process.env.AWS_REGION = 'us-east-1';
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  process.env.AWS_REGION = REGION;
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const framework = loadFramework();
+  const { createBackend, coreServices, createServiceFactory, ConfigReader } = framework;
+  const subject = SUBJECTS[SUBJECT](framework);
   const config = {
     backend: {
       baseUrl: `http://${HOST}:${PORT}`,
@@ -30,13 +115,15 @@ async function main() {
       database: { client: 'better-sqlite3', connection: ':memory:' },
       auth: { externalAccess: [{ type: 'static', options: { token: BENCH_TOKEN, subject: 'bench' } }] },
     },
-    proxysigv4: { '/bench': { target: UPSTREAM_URL, service: 'execute-api', region: 'us-east-1' } },
+    ...subject.config,
   };
   const backend = createBackend();
   backend.add(createServiceFactory({ service: coreServices.rootConfig, deps: {}, factory: () => new ConfigReader(config) }));
-  backend.add(require(pluginDir).default);
+  backend.add(subject.plugin);
   await backend.start();
-  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid })}\n`);
+  // Which native addon file was loaded (ours only), so the harness can report the build it measured.
+  const addon = Object.keys(require.cache).find((file) => file.endsWith('.node') && /proxy[-_]sigv4/.test(path.basename(file)));
+  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, subject: SUBJECT, prefix: subject.prefix, addon })}\n`);
   process.on('SIGTERM', () => backend.stop().then(() => process.exit(0)));
 }
 

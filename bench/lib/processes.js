@@ -8,17 +8,33 @@ const readline = require('node:readline');
 
 const START_TIMEOUT_MS = 120_000;
 
-/** Spawns `node script` and resolves with the child and the first JSON line it prints. */
+/**
+ * Spawns `node script` and resolves with the child and the first JSON line it prints that says it
+ * is ready (`"ready": true` or a `"url"`); other lines (e.g. JSON log lines) are passed through.
+ */
 function startNodeProcess(script, env = {}) {
   const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+    let ready = false;
     lines.on('line', (line) => {
-      if (!line.startsWith('{')) return;
+      let info = null;
+      if (!ready && line.startsWith('{')) {
+        try {
+          info = JSON.parse(line);
+        } catch {
+          info = null;
+        }
+      }
+      if (!info || !(info.ready === true || typeof info.url === 'string')) {
+        process.stderr.write(`${line}\n`);
+        return;
+      }
+      ready = true;
       clearTimeout(timer);
-      resolve({ child, info: JSON.parse(line) });
+      resolve({ child, info });
     });
   });
 }

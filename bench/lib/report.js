@@ -1,0 +1,417 @@
+'use strict';
+// Turns bench/run.js's raw runs into medians, the issue's goals (met or not, with the numbers),
+// bench/RESULTS.md and a hand-written SVG chart (no dependency).
+
+const LABELS = {
+  ours: 'A proxy-sigv4 (ours)',
+  segment: 'B Segment proxy-sigv4',
+  'proxy-backend': 'C Backstage proxy-backend',
+  floor: 'D floor',
+  'ours-sync': 'ours: addon signRequestSync (from JS)',
+  'ours-rust': 'ours: Rust only (examples/sign_bench)',
+  smithy: '@smithy/signature-v4',
+  aws4: 'aws4',
+};
+const SHORT = {
+  ours: 'A ours',
+  segment: 'B Segment',
+  'proxy-backend': 'C proxy-backend',
+  floor: 'D floor',
+  'ours-sync': 'ours (JS sync)',
+  'ours-rust': 'ours (Rust)',
+  smithy: '@smithy/signature-v4',
+  aws4: 'aws4',
+};
+const COLORS = { ours: '#2b6cb0', segment: '#dd6b20', 'proxy-backend': '#718096', floor: '#38a169' };
+const SIGN_COLORS = { 'ours-sync': '#2b6cb0', 'ours-rust': '#63b3ed', smithy: '#805ad5', aws4: '#d69e2e' };
+
+function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+const max = (values) => (values.length ? Math.max(...values) : null);
+const fmt = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
+const fmtRatio = (r) => (r === null ? '–' : `${r.toFixed(2)}×`);
+
+function summarise(results) {
+  const summary = { small: {}, large: {}, sign: {}, goals: [] };
+  for (const run of results.small ?? []) {
+    const byC = (summary.small[run.connections] ??= {});
+    (byC[run.subject] ??= { runs: [] }).runs.push(run);
+  }
+  for (const byC of Object.values(summary.small)) {
+    for (const [subject, s] of Object.entries(byC)) {
+      byC[subject] = {
+        rounds: s.runs.length,
+        rps: median(s.runs.map((r) => r.rps)),
+        p50Ms: median(s.runs.map((r) => r.p50Ms)),
+        p99Ms: median(s.runs.map((r) => r.p99Ms)),
+        rssMiB: median(s.runs.map((r) => r.rssMiB)),
+        upstreamConnections: median(s.runs.map((r) => r.upstreamConnections)),
+        upstreamConnectionsMax: max(s.runs.map((r) => r.upstreamConnections)),
+        upstreamRequests: s.runs.reduce((sum, r) => sum + r.upstreamRequests, 0),
+        upstreamSigned: s.runs.reduce((sum, r) => sum + r.upstreamSigned, 0),
+        errors: s.runs.reduce((sum, r) => sum + r.errors, 0),
+      };
+    }
+  }
+  for (const run of results.large?.runs ?? []) (summary.large[run.subject] ??= { runs: [] }).runs.push(run);
+  for (const [subject, s] of Object.entries(summary.large)) {
+    const finished = s.runs.filter((r) => r.finished);
+    summary.large[subject] = {
+      rounds: s.runs.length,
+      finished: finished.length,
+      mibPerSec: median(finished.map((r) => r.mibPerSec)),
+      ttfbMs: median(finished.map((r) => r.ttfbMs)),
+      seconds: median(finished.map((r) => r.seconds)),
+      peakRssMiB: max(s.runs.map((r) => r.peakRssMiB)),
+      rssGrowthMiB: max(s.runs.map((r) => r.rssGrowthMiB)),
+      outcomes: [...new Set(s.runs.map((r) => r.outcome))],
+    };
+  }
+  for (const run of results.sign?.runs ?? []) (summary.sign[run.signer] ??= { runs: [] }).runs.push(run.opsPerSec);
+  for (const [signer, s] of Object.entries(summary.sign)) summary.sign[signer] = { rounds: s.runs.length, opsPerSec: median(s.runs) };
+  summary.goals = goals(results, summary);
+  return summary;
+}
+
+function goal(text, status, numbers) {
+  return { goal: text, status, numbers };
+}
+
+function goals(results, summary) {
+  const out = [];
+  const cs = Object.keys(summary.small).map(Number).sort((a, b) => a - b);
+  const smallRatio = (peer, factor, text) => {
+    const parts = [];
+    let met = cs.length > 0;
+    for (const c of cs) {
+      const ours = summary.small[c].ours?.rps ?? null;
+      const other = summary.small[c][peer]?.rps ?? null;
+      const r = ratio(ours, other);
+      if (r === null) met = null;
+      else if (r < factor && met !== null) met = false;
+      parts.push(`${c} conn: ${fmt(ours)} vs ${fmt(other)} req/s = ${fmtRatio(r)}`);
+    }
+    out.push(goal(text, met === null ? 'not measured' : met ? 'met' : 'not met', parts.join('; ') || 'no small-GET runs'));
+  };
+  smallRatio('segment', 3, "small GET req/s ≥ 3× Segment's");
+  smallRatio('proxy-backend', 2, "small GET req/s ≥ 2× proxy-backend's");
+  smallRatio('floor', 0.5, "small GET req/s ≥ 0.5× the floor's");
+
+  const ours10 = summary.small[10]?.ours;
+  const floor10 = summary.small[10]?.floor;
+  out.push(
+    ours10 && floor10
+      ? goal("p99 at 10 connections ≤ the floor's p99 + 2 ms", ours10.p99Ms <= floor10.p99Ms + 2 ? 'met' : 'not met',
+          `${fmt(ours10.p99Ms, 2)} ms vs floor ${fmt(floor10.p99Ms, 2)} ms + 2 ms`)
+      : goal("p99 at 10 connections ≤ the floor's p99 + 2 ms", 'not measured', 'needs ours and the floor at 10 connections'),
+  );
+
+  const connParts = [];
+  let connMet = cs.length > 0 ? true : null;
+  for (const c of cs) {
+    const ours = summary.small[c].ours;
+    if (!ours) { connMet = null; continue; }
+    if (ours.upstreamConnectionsMax > 2 * c) connMet = false;
+    connParts.push(`${c} conn: at most ${ours.upstreamConnectionsMax} opened in a run (limit ${2 * c})`);
+  }
+  out.push(goal('upstream connections opened ≤ 2× client connections', connMet === null ? 'not measured' : connMet ? 'met' : 'not met', connParts.join('; ') || 'no small-GET runs'));
+
+  const size = results.large?.sizeBytes;
+  const sizeText = size ? `${fmt(size / 2 ** 30, 2)} GiB` : '';
+  const ol = summary.large.ours;
+  const cl = summary.large['proxy-backend'];
+  out.push(
+    ol && cl && ol.mibPerSec !== null && cl.mibPerSec !== null
+      ? goal(`${sizeText} streamed: throughput ≥ proxy-backend's`, ol.mibPerSec >= cl.mibPerSec ? 'met' : 'not met',
+          `${fmt(ol.mibPerSec)} vs ${fmt(cl.mibPerSec)} MiB/s = ${fmtRatio(ratio(ol.mibPerSec, cl.mibPerSec))}`)
+      : goal('large streamed response: throughput ≥ proxy-backend\'s', 'not measured', ol || cl ? 'a transfer did not finish' : 'no large runs'),
+  );
+  out.push(
+    ol
+      ? goal(`${sizeText} streamed: backend peak RSS growth < 64 MiB`, ol.rssGrowthMiB < 64 ? 'met' : 'not met',
+          `largest growth ${fmt(ol.rssGrowthMiB, 1)} MiB over ${ol.rounds} transfer(s)`)
+      : goal('large streamed response: backend peak RSS growth < 64 MiB', 'not measured', 'no large runs'),
+  );
+
+  const sync = summary.sign['ours-sync']?.opsPerSec ?? null;
+  const smithy = summary.sign.smithy?.opsPerSec ?? null;
+  const rust = summary.sign['ours-rust']?.opsPerSec ?? null;
+  if (sync !== null && smithy !== null) {
+    out.push(goal('signing ≥ 5× @smithy/signature-v4', sync >= 5 * smithy ? 'met' : 'not met',
+      `addon signRequestSync ${fmt(sync)} vs ${fmt(smithy)} ops/s = ${fmtRatio(ratio(sync, smithy))}` +
+      (rust !== null ? ` (Rust alone: ${fmt(rust)} ops/s = ${fmtRatio(ratio(rust, smithy))})` : '')));
+  } else {
+    const why = results.sign?.pending?.['ours-sync'];
+    out.push(goal('signing ≥ 5× @smithy/signature-v4', why ? 'pending' : 'not measured', why ?? 'no signing runs'));
+  }
+
+  const soak = results.soak;
+  if (soak) {
+    const full = soak.connections >= 64 && soak.seconds >= 60;
+    const ok = soak.errors === 0 && Math.abs(soak.rssGrowthPercent) <= 10;
+    out.push(goal('soak: 64 connections for 60 s, zero errors, RSS at end within 10% of after warm-up',
+      full && ok ? 'met' : 'not met',
+      `${soak.connections} connections for ${soak.seconds} s${full ? '' : ' (shorter than the goal\'s run)'}, ` +
+      `${soak.errors} errors, RSS ${soak.rssAfterWarmupMiB} → ${soak.rssAtEndMiB} MiB (${soak.rssGrowthPercent > 0 ? '+' : ''}${soak.rssGrowthPercent}%), ${soak.date}`));
+  } else {
+    out.push(goal('soak: 64 connections for 60 s, zero errors, RSS at end within 10% of after warm-up', 'not measured', 'no bench/soak-result.json: run node bench/soak.js'));
+  }
+  return out;
+}
+
+/** A Markdown table; `align` has one letter per column, l or r (default: first l, the rest r). */
+function table(header, rows, align = `l${'r'.repeat(header.length - 1)}`) {
+  const rule = header.map((h, i) => (align[i] === 'r' ? '---:' : '---')).join('|');
+  return [`| ${header.join(' | ')} |`, `|${rule}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function markdown(results) {
+  const { summary, machine: m, versions: v, options: o } = results;
+  const smoke = results.kind !== 'full';
+  const lines = [];
+  lines.push('# Benchmarks side by side');
+  lines.push('');
+  if (smoke) {
+    lines.push('> **SMOKE RUN: not a measurement.** Short runs that prove the harness works end to end; the');
+    lines.push('> numbers below are noisy and must not be quoted. `bench/run.sh` (defaults: 15 s per wrk run,');
+    lines.push('> 3 rounds, 1 GiB) replaces this file with a full run.');
+    lines.push('');
+  }
+  lines.push('Generated by `bench/run.js` (`bench/run.sh` = set-up + run); do not edit by hand.');
+  lines.push('');
+  lines.push('![req/s per subject at each connection count, and signing ops/s](chart.svg)');
+  lines.push('');
+  lines.push(`- Command: \`${results.command}\` (${results.kind} run, ${results.date}, ${results.durationSeconds} s)`);
+  lines.push(`- Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, ${m.wrk ?? 'wrk ?'}; ` +
+    `load average ${m.loadAverageAtStart.join(' ')} at start, ${m.loadAverageAtEnd?.join(' ')} at end (the machine is shared)`);
+  lines.push(`- Addon: **${m.addonProfile}** build, \`${m.addonFile}\`${m.addonLoadedByBackend ? ` (loaded by backend A: \`${m.addonLoadedByBackend}\`)` : ''}` +
+    `${m.addonNote ? `; note: ${m.addonNote}` : ''}; commit ${m.gitCommit}${m.gitDirty ? ' with uncommitted changes' : ''}`);
+  lines.push(`- Versions: @backstage/backend-defaults ${v.backstageBackendDefaults} for every subject, ` +
+    `@segment/backstage-plugin-proxy-sigv4-backend ${v.segment}, @backstage/plugin-proxy-backend ${v.proxyBackend}, ` +
+    `@smithy/signature-v4 ${v.smithySignatureV4}, aws4 ${v.aws4}`);
+  lines.push(`- Options: ${o.seconds} s per wrk run, ${o.rounds} interleaved rounds, connections ${o.connections.join(' and ')}, ` +
+    `${o.gib} GiB response (limits ${o.streamTimeout} s and ${o.rssLimit} MiB backend RSS), ${o.signSeconds} s per signing run. ` +
+    'Every figure is the median of the rounds unless it says otherwise.');
+  lines.push('');
+
+  lines.push('## Goals (issue 5)');
+  lines.push('');
+  lines.push(table(['goal', 'result', 'numbers'], summary.goals.map((g) => [g.goal, g.status === 'met' ? '**met**' : `**${g.status}**`, g.numbers]), 'lll'));
+  lines.push('');
+
+  if (results.small) {
+    lines.push('## Small GET through each backend');
+    lines.push('');
+    lines.push('wrk, 2 threads, `GET <prefix>/items/42?limit=10&q=bench` with the static token; the upstream answers');
+    lines.push('103 bytes at once. "A ÷ this": our req/s over this subject\'s. RSS: the backend after the run.');
+    lines.push('"Upstream conns": TCP connections the upstream accepted during the run (median; max in brackets).');
+    lines.push('"Signed": share of upstream requests that carried a SigV4 `Authorization`.');
+    for (const c of Object.keys(summary.small).map(Number).sort((a, b) => a - b)) {
+      lines.push('');
+      lines.push(`### ${c} connections`);
+      lines.push('');
+      const ours = summary.small[c].ours?.rps ?? null;
+      const rows = Object.entries(summary.small[c]).map(([subject, s]) => [
+        LABELS[subject],
+        fmt(s.rps),
+        subject === 'ours' ? '1.00×' : fmtRatio(ratio(ours, s.rps)),
+        fmt(s.p50Ms, 2),
+        fmt(s.p99Ms, 2),
+        fmt(s.rssMiB),
+        subject === 'floor' ? '–' : `${fmt(s.upstreamConnections)} (${fmt(s.upstreamConnectionsMax)})`,
+        subject === 'floor' ? '–' : `${fmt(s.upstreamRequests ? (100 * s.upstreamSigned) / s.upstreamRequests : 0)}%`,
+        fmt(s.errors),
+      ]);
+      lines.push(table(['subject', 'req/s', 'A ÷ this', 'p50 ms', 'p99 ms', 'RSS MiB', 'upstream conns', 'signed', 'errors'], rows));
+    }
+    lines.push('');
+  }
+
+  if (results.large) {
+    const size = results.large.sizeBytes;
+    lines.push(`## One ${fmt(size / 2 ** 30, 2)} GiB streamed response`);
+    lines.push('');
+    lines.push('A Node client reads `<prefix>/__bytes?size=N` and discards the bytes; the upstream writes 64 KiB');
+    lines.push('chunks and waits for `drain`. TTFB: to the first body byte. RSS sampled every 100 ms from');
+    lines.push('/proc/PID/status; growth = peak during the transfer minus RSS just before it (largest over the rounds).');
+    lines.push('');
+    const ours = summary.large.ours?.mibPerSec ?? null;
+    const rows = Object.entries(summary.large).map(([subject, s]) => [
+      LABELS[subject],
+      `${s.finished}/${s.rounds}`,
+      fmt(s.mibPerSec),
+      subject === 'ours' ? '1.00×' : fmtRatio(ratio(ours, s.mibPerSec)),
+      fmt(s.ttfbMs),
+      fmt(s.peakRssMiB),
+      fmt(s.rssGrowthMiB, 1),
+      s.outcomes.join('; '),
+    ]);
+    lines.push(table(['subject', 'finished', 'MiB/s', 'A ÷ this', 'TTFB ms', 'peak RSS MiB', 'RSS growth MiB', 'what happened'], rows, 'lrrrrrrl'));
+    lines.push('');
+  }
+
+  if (results.sign) {
+    lines.push('## Signing alone');
+    lines.push('');
+    lines.push('Each signer alternates the same two requests (a GET with a query, a 1 KiB JSON POST) for a fixed');
+    lines.push('time after a 0.5 s warm-up, each run in a fresh process; the JavaScript signers and the addon run');
+    lines.push('on the main thread. @smithy/signature-v4 hashes with Node\'s crypto (@smithy/hash-node), as the AWS');
+    lines.push('SDK does in Node, with `applyChecksum: false` like the others.');
+    lines.push('');
+    const sync = summary.sign['ours-sync']?.opsPerSec ?? null;
+    const rows = ['ours-sync', 'ours-rust', 'smithy', 'aws4'].map((signer) => {
+      const s = summary.sign[signer];
+      const pending = results.sign.pending?.[signer];
+      if (!s) return [LABELS[signer], pending ? `**pending**: ${pending}` : '–', '–'];
+      return [LABELS[signer], fmt(s.opsPerSec), signer === 'ours-sync' ? '1.00×' : fmtRatio(ratio(sync, s.opsPerSec))];
+    });
+    lines.push(table(['signer', 'ops/s', 'ours (JS sync) ÷ this'], rows));
+    lines.push('');
+  }
+
+  lines.push('## Soak');
+  lines.push('');
+  if (results.soak) {
+    const s = results.soak;
+    lines.push(`From \`bench/soak-result.json\` (\`node bench/soak.js\`: ours against the verifying upstream, strict; ` +
+      `${s.machine ?? 'machine not recorded'}; addon ${s.addon ?? 'build not recorded'}):`);
+    lines.push('');
+    lines.push(table(['date', 'connections', 'seconds', 'req/s', 'p99 ms', 'errors', 'RSS after warm-up', 'RSS at end', 'growth', 'passed'], [[
+      s.date, s.connections, s.seconds, fmt(s.rps), fmt(s.p99Ms, 2), s.errors, `${s.rssAfterWarmupMiB} MiB`, `${s.rssAtEndMiB} MiB`, `${s.rssGrowthPercent}%`, String(s.passed),
+    ]]));
+  } else {
+    lines.push('No `bench/soak-result.json`: run `node bench/soak.js` (64 connections, 60 s).');
+  }
+  lines.push('');
+
+  lines.push('## How the subjects are wired');
+  lines.push('');
+  lines.push('Each subject is a real Backstage backend (`createBackend()` from @backstage/backend-defaults, one');
+  lines.push('process each, `bench/lib/backend-process.js` with `BENCH_SUBJECT`), `LOG_LEVEL=warn`,');
+  lines.push('`NODE_ENV=production`, in-memory SQLite, and the same auth rule: every route requires Backstage');
+  lines.push('credentials and wrk sends a static external-access token (`backend.auth.externalAccess`). Without');
+  lines.push(`the token each answered: ${Object.entries(results.auth ?? {}).map(([s, st]) => `${SHORT[s]} ${st}`).join(', ') || '–'}.`);
+  lines.push('The upstream (`bench/lib/fast-upstream-process.js`) is one loopback process that answers a fixed body');
+  lines.push('without verifying signatures, so it is not the bottleneck; `bench/soak.js` is the run that verifies.');
+  lines.push('');
+  lines.push('- **A ours**: `backstage-plugin/` (its `dist`) with the addon named above; route `/bench` with explicit');
+  lines.push('  `service: execute-api`, `region: us-east-1`; fake keys from `bench/lib/credentials.js` in the environment.');
+  lines.push('- **B Segment**: its published `createRouter` (the same code its plugin mounts), same config and keys. Its');
+  lines.push('  own plugin registers `allow: unauthenticated` for everything unless');
+  lines.push('  `proxysigv4.allowUnauthenticatedRequests: false`, and that key crashes its startup (read as a route),');
+  lines.push('  so a 10-line `createBackendPlugin` wrapper mounts the router and leaves Backstage\'s default policy');
+  lines.push('  (credentials required) in place, like the others. It opens a new upstream connection per request');
+  lines.push('  (a new keep-alive agent each time) and buffers whole responses.');
+  lines.push('- **C proxy-backend**: `proxy.endpoints./bench` with `credentials: require`; it does not sign.');
+  lines.push('- **D floor**: a plugin whose route answers the same 103-byte body at once: what Backstage itself costs.');
+  lines.push('');
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chart: two panels of vertical bars, hand-written SVG.
+
+/** The top of the axis: four ticks of a round step (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k). */
+function niceMax(value) {
+  if (!value || value <= 0) return 4;
+  const raw = value / 4;
+  const exp = 10 ** Math.floor(Math.log10(raw));
+  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * exp >= raw) return 4 * step * exp;
+  return 40 * exp;
+}
+
+const short = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(n >= 1e4 ? 0 : 1)}k` : `${Math.round(n)}`);
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function panel({ x, y, width, height, title, groups, seriesOrder, colors, labels, yLabel }) {
+  const out = [];
+  const values = groups.flatMap((g) => seriesOrder.map((s) => g.values[s] ?? 0));
+  const top = niceMax(Math.max(0, ...values));
+  const plotX = x + 52;
+  const plotY = y + 28;
+  const plotW = width - 60;
+  const plotH = height - 28 - 56;
+  out.push(`<text x="${x + width / 2}" y="${y + 14}" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`);
+  for (let i = 0; i <= 4; i += 1) {
+    const v = (top * i) / 4;
+    const yy = plotY + plotH - (plotH * i) / 4;
+    out.push(`<line x1="${plotX}" y1="${yy}" x2="${plotX + plotW}" y2="${yy}" stroke="#e2e8f0"/>`);
+    out.push(`<text x="${plotX - 6}" y="${yy + 4}" text-anchor="end" font-size="11" fill="#4a5568">${short(v)}</text>`);
+  }
+  out.push(`<text transform="translate(${x + 12},${plotY + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="11" fill="#4a5568">${esc(yLabel)}</text>`);
+  const groupW = plotW / groups.length;
+  groups.forEach((g, gi) => {
+    const present = seriesOrder.filter((s) => g.values[s] !== undefined && g.values[s] !== null);
+    const barW = Math.min(44, (groupW * 0.8) / Math.max(1, present.length));
+    const start = plotX + gi * groupW + (groupW - barW * present.length) / 2;
+    present.forEach((s, si) => {
+      const v = g.values[s];
+      const h = (plotH * v) / top;
+      const bx = start + si * barW;
+      out.push(`<rect x="${bx.toFixed(1)}" y="${(plotY + plotH - h).toFixed(1)}" width="${(barW - 3).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[s]}"><title>${esc(`${labels[s]}: ${Math.round(v)}`)}</title></rect>`);
+      out.push(`<text x="${(bx + (barW - 3) / 2).toFixed(1)}" y="${(plotY + plotH - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${short(v)}</text>`);
+    });
+    out.push(`<text x="${plotX + gi * groupW + groupW / 2}" y="${plotY + plotH + 16}" text-anchor="middle" font-size="12">${esc(g.label)}</text>`);
+  });
+  out.push(`<line x1="${plotX}" y1="${plotY + plotH}" x2="${plotX + plotW}" y2="${plotY + plotH}" stroke="#4a5568"/>`);
+  // legend, wrapped to the panel's width
+  let lx = plotX;
+  let ly = plotY + plotH + 36;
+  for (const s of seriesOrder) {
+    if (!groups.some((g) => g.values[s] !== undefined && g.values[s] !== null)) continue;
+    const w = 22 + SHORT[s].length * 6.2;
+    if (lx + w > x + width && lx > plotX) {
+      lx = plotX;
+      ly += 16;
+    }
+    out.push(`<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${colors[s]}"/>`);
+    out.push(`<text x="${lx + 14}" y="${ly}" font-size="11">${esc(SHORT[s])}</text>`);
+    lx += w;
+  }
+  return out.join('\n');
+}
+
+function chart(results) {
+  const { summary } = results;
+  const width = 960;
+  const height = 340;
+  const parts = [];
+  const subjects = ['ours', 'segment', 'proxy-backend', 'floor'];
+  const cs = Object.keys(summary.small).map(Number).sort((a, b) => a - b);
+  parts.push(panel({
+    x: 10, y: 40, width: 520, height: height - 50,
+    title: 'Small GET through a Backstage backend (req/s, median)',
+    groups: cs.map((c) => ({ label: `${c} connections`, values: Object.fromEntries(subjects.map((s) => [s, summary.small[c][s]?.rps ?? null])) })),
+    seriesOrder: subjects, colors: COLORS, labels: LABELS, yLabel: 'requests / s',
+  }));
+  const signers = ['ours-sync', 'ours-rust', 'smithy', 'aws4'];
+  parts.push(panel({
+    x: 550, y: 40, width: 400, height: height - 50,
+    title: 'Signing alone (ops/s, median)',
+    groups: [{ label: 'GET with query + 1 KiB JSON POST', values: Object.fromEntries(signers.map((s) => [s, summary.sign[s]?.opsPerSec ?? null])) }],
+    seriesOrder: signers, colors: SIGN_COLORS, labels: LABELS, yLabel: 'signatures / s',
+  }));
+  const m = results.machine;
+  const banner = results.kind === 'full' ? '' : 'SMOKE RUN, not a measurement: ';
+  const caption = `${banner}${m.cores} cores ${m.cpuModel}, Node ${m.node}, ${m.addonProfile} addon, ${results.date.slice(0, 10)}; bench/RESULTS.md has the tables`;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="12" fill="${banner ? '#c53030' : '#4a5568'}">${esc(caption)}</text>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+function writeReport(results) {
+  return { markdown: markdown(results), svg: chart(results) };
+}
+
+module.exports = { summarise, writeReport, median };

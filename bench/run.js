@@ -1,0 +1,372 @@
+'use strict';
+// Benchmarks side by side (issue 5): four real Backstage backends, one per subject, in front of
+// one fast loopback upstream, measured in interleaved rounds (A B C D, A B C D, ...) so drift
+// on the shared machine falls on every subject alike.
+//   A ours           proxy-sigv4 (backstage-plugin/ with the release addon)
+//   B segment        @segment/backstage-plugin-proxy-sigv4-backend
+//   C proxy-backend  @backstage/plugin-proxy-backend (does not sign)
+//   D floor          a plugin that answers at once: the cost of Backstage itself
+// Phases: small GET (wrk), one large streamed response (A B C), signing alone.
+// Full runs (every option at least its default) write bench/results.json, bench/RESULTS.md and
+// bench/chart.svg; shorter runs only print, unless --write, and then every file says SMOKE RUN.
+//   node bench/run.js [--seconds 15] [--rounds 3] [--connections 10,64] [--gib 1]
+//     [--stream-timeout 120] [--rss-limit 4096] [--sign-seconds 5]
+//     [--subjects ours,segment,proxy-backend,floor] [--phases small,large,sign] [--write]
+//   node bench/run.js --report    renders RESULTS.md and chart.svg again from results.json
+// bench/setup.sh installs what it needs; bench/run.sh does both.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { startNodeProcess, stopProcess, rssMiB, freePort } = require('./lib/processes');
+const { runWrk } = require('./lib/wrk');
+const { measureLargeResponse } = require('./lib/large-response');
+const { BENCH_TOKEN } = require('./lib/credentials');
+const { writeReport, summarise } = require('./lib/report');
+const { chooseAddon } = require('./lib/addon');
+
+const BENCH = __dirname;
+const REPO = path.resolve(BENCH, '..');
+const SUBJECTS = ['ours', 'segment', 'proxy-backend', 'floor'];
+const LARGE_SUBJECTS = ['ours', 'segment', 'proxy-backend'];
+const SIGNERS = ['ours-sync', 'ours-rust', 'smithy', 'aws4'];
+const PHASES = ['small', 'large', 'sign'];
+const DEFAULTS = {
+  seconds: 15,
+  rounds: 3,
+  connections: [10, 64],
+  gib: 1,
+  streamTimeout: 120,
+  rssLimit: 4096,
+  signSeconds: 5,
+  subjects: SUBJECTS,
+  phases: PHASES,
+};
+const SIGN_BENCH_BINARY = path.join(REPO, 'target/release/examples/sign_bench');
+
+function parseOptions(argv) {
+  const options = { ...DEFAULTS, write: false };
+  const list = (value) => value.split(',').map((s) => s.trim()).filter(Boolean);
+  const number = (name, value, min, max) => {
+    const n = Number(value);
+    if (!(n >= min && n <= max)) throw new Error(`--${name} must be a number from ${min} to ${max}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const name = argv[i].replace(/^--/, '');
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`--${name} needs a value`);
+      i += 1;
+      return argv[i];
+    };
+    switch (name) {
+      case 'seconds': options.seconds = number(name, value(), 1, 600); break;
+      case 'rounds': options.rounds = Math.round(number(name, value(), 1, 20)); break;
+      case 'connections': options.connections = list(value()).map((c) => Math.round(number(name, c, 1, 1024))); break;
+      case 'gib': options.gib = number(name, value(), 0.001, 8); break;
+      case 'stream-timeout': options.streamTimeout = number(name, value(), 1, 1800); break;
+      case 'rss-limit': options.rssLimit = number(name, value(), 256, 16384); break;
+      case 'sign-seconds': options.signSeconds = number(name, value(), 0.2, 120); break;
+      case 'subjects': options.subjects = list(value()); break;
+      case 'phases': options.phases = list(value()); break;
+      case 'write': options.write = true; break;
+      case 'report': options.report = true; break;
+      default: throw new Error(`unknown option ${argv[i]} (see the top of bench/run.js)`);
+    }
+  }
+  for (const s of options.subjects) if (!SUBJECTS.includes(s)) throw new Error(`unknown subject ${s}`);
+  for (const p of options.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p}`);
+  options.subjects = SUBJECTS.filter((s) => options.subjects.includes(s));
+  return options;
+}
+
+/** A full run measures everything at least as long and as often as the defaults. */
+function isFullRun(o) {
+  return (
+    o.seconds >= DEFAULTS.seconds &&
+    o.rounds >= DEFAULTS.rounds &&
+    DEFAULTS.connections.every((c) => o.connections.includes(c)) &&
+    o.gib >= DEFAULTS.gib &&
+    o.signSeconds >= DEFAULTS.signSeconds &&
+    SUBJECTS.every((s) => o.subjects.includes(s)) &&
+    PHASES.every((p) => o.phases.includes(p))
+  );
+}
+
+function log(message) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function sh(command, args, options = {}) {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function peerVersion(name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(BENCH, 'peers/node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
+function machine(addon) {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    wrk: /^wrk \S+/.exec(sh('sh', ['-c', 'wrk --version 2>&1 | head -1']) ?? '')?.[0] ?? null,
+    addonFile: addon.file,
+    addonProfile: addon.profile,
+    addonNote: addon.note,
+    gitCommit: sh('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
+    gitDirty: (sh('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+    loadAverageAtStart: os.loadavg().map((n) => Number(n.toFixed(2))),
+  };
+}
+
+async function upstreamStats(upstream) {
+  const response = await fetch(`${upstream.info.controlUrl}/stats`);
+  return response.json();
+}
+
+/**
+ * Waits until the upstream has seen no new request for 300 ms (at most 10 s), so requests a
+ * subject still forwards after its load generator stopped are not counted in the next run.
+ */
+async function settledStats(upstream) {
+  let last = await upstreamStats(upstream);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const now = await upstreamStats(upstream);
+    if (now.requests === last.requests) return now;
+    last = now;
+  }
+  return last;
+}
+
+async function startBackend(subject, upstream, addon) {
+  const port = await freePort();
+  const started = await startNodeProcess(path.join(BENCH, 'lib/backend-process.js'), {
+    ...addon.env,
+    BENCH_SUBJECT: subject,
+    PORT: String(port),
+    UPSTREAM_URL: upstream.info.url,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  });
+  return { subject, port, child: started.child, pid: started.info.pid, prefix: started.info.prefix, addon: started.info.addon };
+}
+
+function urlOf(backend, rest) {
+  return `http://127.0.0.1:${backend.port}${backend.prefix}${rest}`;
+}
+
+const AUTH = { Authorization: `Bearer ${BENCH_TOKEN}` };
+const SMALL_PATH = '/items/42?limit=10&q=bench';
+
+async function checkSubject(backend) {
+  const ok = await fetch(urlOf(backend, SMALL_PATH), { headers: AUTH });
+  const anonymous = await fetch(urlOf(backend, SMALL_PATH));
+  await ok.arrayBuffer();
+  await anonymous.arrayBuffer();
+  if (ok.status !== 200) throw new Error(`${backend.subject}: GET with the token answered ${ok.status}`);
+  return { anonymousStatus: anonymous.status };
+}
+
+async function smallGetPhase(o, backends, upstream) {
+  const runs = [];
+  const warmSeconds = Math.max(1, Math.min(5, Math.round(o.seconds / 3)));
+  for (const subject of o.subjects) {
+    log(`warm-up ${subject}: ${warmSeconds} s at ${Math.max(...o.connections)} connections`);
+    runWrk({ url: urlOf(backends[subject], SMALL_PATH), connections: Math.max(...o.connections), seconds: warmSeconds, headers: AUTH });
+  }
+  for (let round = 1; round <= o.rounds; round += 1) {
+    for (const connections of o.connections) {
+      for (const subject of o.subjects) {
+        const backend = backends[subject];
+        const before = await settledStats(upstream);
+        const result = runWrk({ url: urlOf(backend, SMALL_PATH), connections, seconds: o.seconds, headers: AUTH });
+        const after = await settledStats(upstream);
+        const run = {
+          round,
+          connections,
+          subject,
+          rps: result.rps,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          requests: result.requests,
+          errors: result.socketErrors + result.non2xx,
+          rssMiB: Number(rssMiB(backend.pid).toFixed(1)),
+          upstreamConnections: after.accepted - before.accepted,
+          upstreamRequests: after.requests - before.requests,
+          upstreamSigned: after.sigv4Requests - before.sigv4Requests,
+        };
+        runs.push(run);
+        log(`small GET round ${round} c=${connections} ${subject}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms} ms, ` +
+          `p99 ${run.p99Ms} ms, RSS ${run.rssMiB} MiB, upstream connections ${run.upstreamConnections}, errors ${run.errors}`);
+      }
+    }
+  }
+  return runs;
+}
+
+async function largePhase(o, backends, upstream, addon) {
+  const size = Math.round(o.gib * 2 ** 30);
+  const runs = [];
+  const subjects = LARGE_SUBJECTS.filter((s) => o.subjects.includes(s));
+  for (let round = 1; round <= o.rounds; round += 1) {
+    for (const subject of subjects) {
+      const backend = backends[subject];
+      const result = await measureLargeResponse({
+        url: urlOf(backend, `/__bytes?size=${size}`),
+        headers: AUTH,
+        size,
+        pid: backend.pid,
+        timeoutSeconds: o.streamTimeout,
+        rssLimitMiB: o.rssLimit,
+      });
+      runs.push({ round, subject, ...result });
+      log(`large round ${round} ${subject}: ${result.outcome}; ` +
+        `${result.mibPerSec === null ? '-' : result.mibPerSec.toFixed(0)} MiB/s, TTFB ${result.ttfbMs?.toFixed(0) ?? '-'} ms, ` +
+        `RSS ${result.rssBeforeMiB.toFixed(0)} -> peak ${result.peakRssMiB.toFixed(0)} MiB`);
+      if (!result.finished) {
+        // An abandoned transfer may still be buffering (or burning CPU) inside the backend: give
+        // the subject a fresh process so it does not disturb the runs after it.
+        log(`restarting ${subject}'s backend after an unfinished transfer`);
+        await stopProcess(backend.child);
+        backends[subject] = await startBackend(subject, upstream, addon);
+      }
+    }
+  }
+  return { sizeBytes: size, runs };
+}
+
+function runSigner(signer, seconds, addon) {
+  if (signer === 'ours-rust') {
+    const out = sh(SIGN_BENCH_BINARY, [String(seconds)], { timeout: (seconds + 60) * 1000 });
+    return out ? JSON.parse(out.split('\n').pop()).opsPerSec : null;
+  }
+  const out = sh(process.execPath, [path.join(BENCH, 'lib/sign-process.js'), signer, String(seconds)], {
+    env: { ...process.env, ...addon.env },
+    timeout: (seconds + 60) * 1000,
+  });
+  return out ? JSON.parse(out.split('\n').pop()).opsPerSec : null;
+}
+
+function signPhase(o, addon) {
+  const pending = {};
+  log('building examples/sign_bench (cargo build --release --example sign_bench)');
+  try {
+    execFileSync('cargo', ['build', '--release', '--quiet', '--example', 'sign_bench'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'], timeout: 900_000 });
+  } catch (error) {
+    pending['ours-rust'] = `cargo build --release --example sign_bench failed: ${error.message.split('\n')[0]}`;
+  }
+  const runs = [];
+  for (let round = 1; round <= o.rounds; round += 1) {
+    for (const signer of SIGNERS) {
+      if (pending[signer]) continue;
+      const opsPerSec = runSigner(signer, o.signSeconds, addon);
+      if (opsPerSec === null) {
+        pending[signer] = signer === 'ours-sync'
+          ? 'the addon has no signRequestSync yet (or it failed): see the log'
+          : `${signer} failed: see the log`;
+        continue;
+      }
+      runs.push({ round, signer, opsPerSec });
+      log(`signing round ${round} ${signer}: ${opsPerSec} ops/s`);
+    }
+  }
+  return { runs, pending };
+}
+
+/** --report: renders RESULTS.md and chart.svg again from bench/results.json, measuring nothing. */
+function rerender() {
+  const results = JSON.parse(fs.readFileSync(path.join(BENCH, 'results.json'), 'utf8'));
+  results.summary = summarise(results);
+  const { markdown, svg } = writeReport(results);
+  fs.writeFileSync(path.join(BENCH, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(BENCH, 'RESULTS.md'), markdown);
+  fs.writeFileSync(path.join(BENCH, 'chart.svg'), svg);
+  log(`rendered bench/RESULTS.md and bench/chart.svg again from bench/results.json (${results.kind} run)`);
+}
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  if (o.report) return rerender();
+  const full = isFullRun(o);
+  const write = full || o.write;
+  const command = `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+  const addon = chooseAddon();
+  if (addon.profile !== 'release') log(`WARNING: measuring a ${addon.profile} addon (${addon.file}): ${addon.note}`);
+  if (!fs.existsSync(path.join(BENCH, 'peers/node_modules'))) throw new Error('bench/peers is not installed: run bench/setup.sh');
+  const started = new Date();
+  const results = {
+    kind: full ? 'full' : 'smoke',
+    command,
+    date: started.toISOString(),
+    options: o,
+    machine: machine(addon),
+    versions: {
+      backstageBackendDefaults: peerVersion('@backstage/backend-defaults'),
+      segment: peerVersion('@segment/backstage-plugin-proxy-sigv4-backend'),
+      proxyBackend: peerVersion('@backstage/plugin-proxy-backend'),
+      smithySignatureV4: peerVersion('@smithy/signature-v4'),
+      aws4: peerVersion('aws4'),
+    },
+  };
+  log(`${results.kind} run: ${command}`);
+
+  const upstream = await startNodeProcess(path.join(BENCH, 'lib/fast-upstream-process.js'));
+  const backends = {};
+  try {
+    const needBackends = o.phases.includes('small') || o.phases.includes('large');
+    if (needBackends) {
+      results.auth = {};
+      const needed = o.phases.includes('small') ? o.subjects : o.subjects.filter((s) => LARGE_SUBJECTS.includes(s));
+      for (const subject of needed) {
+        backends[subject] = await startBackend(subject, upstream, addon);
+        const { anonymousStatus } = await checkSubject(backends[subject]);
+        results.auth[subject] = anonymousStatus;
+        log(`${subject} ready on port ${backends[subject].port} (pid ${backends[subject].pid}); without the token: ${anonymousStatus}`);
+      }
+      if (backends.ours) results.machine.addonLoadedByBackend = path.relative(REPO, backends.ours.addon ?? '?');
+    }
+    if (o.phases.includes('small')) results.small = await smallGetPhase(o, backends, upstream);
+    if (o.phases.includes('large')) results.large = await largePhase(o, backends, upstream, addon);
+  } finally {
+    for (const backend of Object.values(backends)) await stopProcess(backend.child);
+    await stopProcess(upstream.child);
+  }
+  if (o.phases.includes('sign')) results.sign = signPhase(o, addon);
+  results.machine.loadAverageAtEnd = os.loadavg().map((n) => Number(n.toFixed(2)));
+  results.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);
+
+  const soakFile = path.join(BENCH, 'soak-result.json');
+  if (fs.existsSync(soakFile)) results.soak = JSON.parse(fs.readFileSync(soakFile, 'utf8'));
+  results.summary = summarise(results);
+
+  const { markdown, svg } = writeReport(results);
+  process.stdout.write(`${markdown}\n`);
+  if (write) {
+    fs.writeFileSync(path.join(BENCH, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    fs.writeFileSync(path.join(BENCH, 'RESULTS.md'), markdown);
+    fs.writeFileSync(path.join(BENCH, 'chart.svg'), svg);
+    log(`wrote bench/results.json, bench/RESULTS.md and bench/chart.svg (${results.kind} run)`);
+  } else {
+    log('smoke run: nothing written (pass --write to write bench/RESULTS.md, results.json and chart.svg marked SMOKE RUN)');
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});
