@@ -1,11 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 
-/** Largest request body the proxy reads into memory (the addon signs the whole body). */
+/**
+ * Largest request body the proxy reads into memory (the addon signs the whole body), for paths no
+ * route matches; routes have their own `maxRequestBodyBytes` (same default, set by the addon).
+ */
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /** 413: the request body is larger than the limit. Shaped like the errors of @backstage/errors. */
 export class PayloadTooLargeError extends Error {
   readonly statusCode = 413;
+  /** The addon's code for the same refusal (it also checks, as a backstop). */
+  readonly code = 'PAYLOAD_TOO_LARGE';
 
   constructor(limit: number) {
     super(`Request body is larger than the limit of ${limit} bytes`);

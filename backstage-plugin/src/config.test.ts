@@ -2,7 +2,9 @@
 // fails startup with an error naming the route and key; no config means no routes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
+import { loadConfigSchema } from '@backstage/config-loader';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
 import { USER_TOKEN, bearer, errorBody, routeTo, startProxyBackend, startUpstream } from './testing/harness';
 import type { VerifyingUpstream } from './testing/harness';
@@ -38,6 +40,33 @@ describe('config parsing', () => {
       },
     });
     assert.deepEqual(createSigV4Proxy(readProxySigV4Settings(config)).routes, ['/expanded']);
+  });
+
+  it('expanded form with every per-route policy key', () => {
+    const config = new ConfigReader({
+      proxysigv4: {
+        '/policy': {
+          target: SHORT_TARGET,
+          allowedMethods: ['GET', 'POST'],
+          allowedHeaders: ['x-extra'],
+          headers: { 'x-api-key': 'secret' },
+          credentials: 'dangerously-allow-unauthenticated',
+          timeout: 'PT45S',
+          connectTimeout: { seconds: 3 },
+          maxRequestBodyBytes: 2048,
+        },
+        '/defaults': SHORT_TARGET,
+      },
+    });
+    const proxy = createSigV4Proxy(readProxySigV4Settings(config));
+    const infos = [...proxy.routeInfos].sort((a, b) => a.key.localeCompare(b.key));
+    assert.deepEqual(
+      infos.map(({ key, credentials, maxRequestBodyBytes }) => ({ key, credentials, maxRequestBodyBytes })),
+      [
+        { key: '/defaults', credentials: undefined, maxRequestBodyBytes: 10 * 1024 * 1024 },
+        { key: '/policy', credentials: 'dangerously-allow-unauthenticated', maxRequestBodyBytes: 2048 },
+      ],
+    );
   });
 
   it('mixed forms beside allowUnauthenticatedRequests, which is not a route', () => {
@@ -127,6 +156,7 @@ describe('startup with the plugin', { timeout: 60_000 }, () => {
       /proxysigv4\.\/bad-role\.roleArn/,
     ],
     ['allowUnauthenticatedRequests that is not a boolean', { allowUnauthenticatedRequests: 'maybe' }, /proxysigv4\.allowUnauthenticatedRequests/],
+    ...policyErrors(),
   ];
   for (const [what, proxysigv4, expected] of badConfigs) {
     it(`fails startup on ${what}, naming the route and key`, async () => {
@@ -140,4 +170,51 @@ describe('startup with the plugin', { timeout: 60_000 }, () => {
       );
     });
   }
+});
+
+/** A bad value of each per-route policy key, and the `route.key` its startup error must name. */
+function policyErrors(): Array<[string, Record<string, unknown>, RegExp]> {
+  const bad: Array<[string, unknown]> = [
+    ['allowedMethods', ['FETCH']],
+    ['allowedHeaders', ['cookie']],
+    ['headers', { authorization: 'Bearer x' }],
+    ['credentials', 'forward'],
+    ['timeout', 'banana'],
+    ['connectTimeout', '0s'],
+    ['maxRequestBodyBytes', 0],
+  ];
+  return bad.map(([key, value]) => [
+    `${key}: ${JSON.stringify(value)}`,
+    { '/r': { target: SHORT_TARGET, [key]: value } },
+    new RegExp(`proxysigv4\\./r\\.${key}: `),
+  ]);
+}
+
+describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
+  it("marks a route's header values secret and shows nothing to the frontend", async () => {
+    const schema = await loadConfigSchema({
+      dependencies: [],
+      packagePaths: [path.resolve(__dirname, '..', 'package.json')],
+    });
+    const data = {
+      proxysigv4: {
+        allowUnauthenticatedRequests: false,
+        '/short': SHORT_TARGET,
+        '/r': {
+          target: SHORT_TARGET,
+          headers: { 'x-api-key': 'value-1', 'X-Other': 'value-2' },
+          allowedMethods: ['GET'],
+          allowedHeaders: ['x-extra'],
+          credentials: 'require',
+          timeout: '30s',
+          connectTimeout: { seconds: 5 },
+          maxRequestBodyBytes: 1024,
+        },
+      },
+    };
+    const [secret] = schema.process([{ data, context: 'test' }], { visibility: ['secret'] });
+    assert.deepEqual(secret.data, { proxysigv4: { '/r': { headers: { 'x-api-key': 'value-1', 'X-Other': 'value-2' } } } });
+    const [frontend] = schema.process([{ data, context: 'test' }], { visibility: ['frontend'] });
+    assert.deepEqual(frontend.data, {});
+  });
 });

@@ -68,6 +68,17 @@ describe('createRouter in a legacy (plain express) app', { timeout: 60_000 }, ()
     );
   });
 
+  it('refuses to start without httpAuth when a route sets credentials: require, naming it', async () => {
+    const closed = new ConfigReader({
+      proxysigv4: {
+        allowUnauthenticatedRequests: true,
+        '/demo': routeTo(upstream),
+        '/closed': { ...routeTo(upstream), credentials: 'require' },
+      },
+    });
+    await assert.rejects(createRouter({ logger: capturingLogger([]), config: closed }), /needs `httpAuth`: route\(s\) \/closed /);
+  });
+
   it('with httpAuth: 401 without credentials, 200 with a user token, token not forwarded', async () => {
     const lines: LogLine[] = [];
     const router = await createRouter({

@@ -1,6 +1,5 @@
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
-import { readProxySigV4Settings } from './config';
-import { createRouter } from './router';
+import { createProxyRouter } from './router';
 
 /**
  * The proxy-sigv4 backend plugin: serves the `proxysigv4` routes under `/api/proxy-sigv4`,
@@ -18,10 +17,12 @@ export const proxySigV4Plugin = createBackendPlugin({
         auditor: coreServices.auditor,
       },
       async init({ config, logger, httpRouter, httpAuth, auditor }) {
-        const { allowUnauthenticatedRequests } = readProxySigV4Settings(config);
-        httpRouter.use(await createRouter({ config, logger, httpAuth, auditor }));
-        if (allowUnauthenticatedRequests) {
-          httpRouter.addAuthPolicy({ path: '/', allow: 'unauthenticated' });
+        const { router, unauthenticatedPaths } = await createProxyRouter({ config, logger, httpAuth, auditor });
+        httpRouter.use(router);
+        // Lets credential-less callers past Backstage's barrier to the open routes; the
+        // router still checks every request itself (these policies are prefix matches).
+        for (const path of unauthenticatedPaths) {
+          httpRouter.addAuthPolicy({ path, allow: 'unauthenticated' });
         }
       },
     });

@@ -12,50 +12,59 @@ import type {
 } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import { CancelSignal } from 'proxy-sigv4-native';
-import type { ProxyResponse, SigV4Proxy } from 'proxy-sigv4-native';
+import type { ProxyErrorInfo, ProxyResponse, RouteInfo, SigV4Proxy } from 'proxy-sigv4-native';
 import { ClientClosedError, DEFAULT_BODY_LIMIT_BYTES, readRawBody } from './body';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
 import { sendErrorJson, statusOf } from './errors';
+import { closedRouteKeys, openRouteKeys, requiresCredentials, unauthenticatedPolicyPaths } from './policy';
 
 /** Options of {@link createRouter}. */
 export interface RouterOptions {
   logger: LoggerService;
   config: Config;
   /**
-   * Resolves Backstage credentials from requests. Required unless
-   * `proxysigv4.allowUnauthenticatedRequests` is true (see {@link createRouter}).
+   * Resolves Backstage credentials from requests. Required unless no request can need
+   * credentials (see {@link createRouter}).
    */
   httpAuth?: HttpAuthService;
-  /** Emits one audit event per proxied request when given. */
+  /**
+   * When given, each authenticated request gets one audit event (`proxy-request`, initiated then
+   * succeeded or failed) with meta `{ route, method, path, status, durationMs }`.
+   */
   auditor?: AuditorService;
   /** Accepted for signature compatibility with other legacy plugins; not used. */
   discovery?: DiscoveryService;
 }
 
-/** Internal knobs, for tests. */
-export interface RouterInternals {
-  bodyLimitBytes?: number;
+/** The router and the auth policies Backstage's httpRouter must register in front of it. */
+export interface ProxyRouter {
+  router: express.Router;
+  /** Paths (below the mount point) to register as `unauthenticated` auth policies. */
+  unauthenticatedPaths: string[];
 }
 
 /**
- * Creates the proxy's express router: every request under it is authenticated, read raw, signed
- * and forwarded by the addon, and its response streamed back.
+ * Creates the proxy's express router: every request under it is authenticated (per route: see
+ * `credentials`), read raw, signed and forwarded by the addon, and its response streamed back.
  *
  * Legacy backends (`apiRouter.use('/proxy-sigv4', await createRouter({ logger, config, httpAuth }))`):
  * the router enforces authentication itself, so it needs `httpAuth`. Decision: Backstage's only
  * compat helper that builds one (`createLegacyAuthAdapters`) lives in the deprecated
  * `@backstage/backend-common`, which is heavy and no longer part of the current release line, so
  * this package does not depend on it. Without `httpAuth`, createRouter refuses to start unless
- * `proxysigv4.allowUnauthenticatedRequests` is true: a proxy holding AWS credentials never
- * silently serves anonymous callers.
+ * no request can need credentials (`allowUnauthenticatedRequests: true` and no route with
+ * `credentials: require`): a proxy holding AWS credentials never silently serves anonymous callers.
  */
-export async function createRouter(
-  options: RouterOptions,
-  internals: RouterInternals = {},
-): Promise<express.Router> {
+export async function createRouter(options: RouterOptions): Promise<express.Router> {
+  return (await createProxyRouter(options)).router;
+}
+
+/** {@link createRouter}, plus the auth policies the new backend's plugin registers. */
+export async function createProxyRouter(options: RouterOptions): Promise<ProxyRouter> {
   const { logger, config, httpAuth, auditor } = options;
   const settings = readProxySigV4Settings(config);
-  if (!settings.allowUnauthenticatedRequests && !httpAuth) {
+  const { allowUnauthenticatedRequests } = settings;
+  if (!allowUnauthenticatedRequests && !httpAuth) {
     throw new Error(
       'proxy-sigv4: createRouter needs `httpAuth` to authenticate requests (pass ' +
         '`httpAuth` from the backend, e.g. createLegacyAuthAdapters(env).httpAuth in a legacy ' +
@@ -63,50 +72,74 @@ export async function createRouter(
     );
   }
   const proxy = createSigV4Proxy(settings);
-  const routes = proxy.routes;
+  const routes = proxy.routeInfos;
+  const closed = closedRouteKeys(routes, allowUnauthenticatedRequests);
+  if (!httpAuth && closed.length > 0) {
+    throw new Error(
+      `proxy-sigv4: createRouter needs \`httpAuth\`: route(s) ${closed.join(', ')} set ` +
+        '`credentials: require`',
+    );
+  }
+  logStartup(logger, routes, allowUnauthenticatedRequests);
+
+  return {
+    router: buildRouter({ proxy, logger, auditor, httpAuth, allowUnauthenticatedRequests }),
+    unauthenticatedPaths: unauthenticatedPolicyPaths(routes, allowUnauthenticatedRequests),
+  };
+}
+
+/** Says at startup what is served, and loudly which routes serve callers without credentials. */
+function logStartup(logger: LoggerService, routes: readonly RouteInfo[], allowUnauthenticatedRequests: boolean): void {
   if (routes.length === 0) {
     logger.info('proxy-sigv4: no routes configured (proxysigv4 is empty or absent)');
   } else {
-    logger.info(`proxy-sigv4: serving routes ${routes.join(', ')}`);
+    logger.info(`proxy-sigv4: serving routes ${routes.map((r) => r.key).join(', ')}`);
   }
-  if (settings.allowUnauthenticatedRequests) {
+  if (allowUnauthenticatedRequests) {
     logger.warn('proxy-sigv4: allowUnauthenticatedRequests is true: requests need no credentials');
   }
-
-  return buildRouter({
-    proxy,
-    logger,
-    auditor,
-    httpAuth: settings.allowUnauthenticatedRequests ? undefined : httpAuth,
-    bodyLimitBytes: internals.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-  });
+  const open = openRouteKeys(routes, allowUnauthenticatedRequests);
+  if (open.length > 0) {
+    logger.warn(`proxy-sigv4: routes serving callers without Backstage credentials: ${open.join(', ')}`);
+  }
 }
 
 interface BuildOptions {
   proxy: SigV4Proxy;
   logger: LoggerService;
   auditor?: AuditorService;
-  /** When set, user or service credentials are required. */
+  /** Checks credentials where required; present whenever a request can require them. */
   httpAuth?: HttpAuthService;
-  bodyLimitBytes: number;
+  /** The default for routes without their own `credentials`, and for unmatched paths. */
+  allowUnauthenticatedRequests: boolean;
 }
 
-function buildRouter({ proxy, logger, auditor, httpAuth, bodyLimitBytes }: BuildOptions): express.Router {
+/** What the end of one request needs to know: timing, the audit event and how it failed. */
+interface Exchange {
+  started: bigint;
+  audit?: Promise<AuditorServiceEvent | undefined>;
+  /** Why the proxy did not deliver the upstream's answer (unset on success). */
+  failure?: Error;
+  /** The stable code of the proxy's own error answer, if any. */
+  code?: string;
+}
+
+function buildRouter(options: BuildOptions): express.Router {
+  const { logger } = options;
   const router = express.Router();
 
   router.use((req: Request, res: Response, next: NextFunction) => {
-    const started = process.hrtime.bigint();
+    const exchange: Exchange = { started: process.hrtime.bigint() };
     res.once('close', () => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      // Route-independent on purpose: no path, query, header or body ever reaches the log.
-      logger.debug(`proxy-sigv4 ${req.method} ${res.statusCode} ${durationMs.toFixed(1)}ms`, {
-        method: req.method,
-        status: res.statusCode,
-        durationMs: Math.round(durationMs * 10) / 10,
-        ...(!res.writableFinished && { aborted: true }),
-      });
+      const durationMs = Math.round(Number(process.hrtime.bigint() - exchange.started) / 1e5) / 10;
+      logRequest(logger, req, res, durationMs);
+      void finishAuditEvent(exchange, res, durationMs, logger);
     });
-    handleRequest(req, res, { proxy, logger, auditor, httpAuth, bodyLimitBytes }).catch(next);
+    handleRequest(req, res, exchange, options).catch((error: unknown) => {
+      exchange.failure ??= asError(error);
+      exchange.code ??= codeOf(error);
+      next(error);
+    });
   });
 
   // Errors thrown above (auth, body limit, unexpected addon failures) answer Backstage's error
@@ -120,7 +153,7 @@ function buildRouter({ proxy, logger, auditor, httpAuth, bodyLimitBytes }: Build
       return;
     }
     const status = statusOf(error);
-    const e = error as { name?: unknown; message?: unknown; code?: unknown };
+    const e = error as { name?: unknown; message?: unknown };
     const name = typeof e?.name === 'string' ? e.name : 'Error';
     const message = typeof e?.message === 'string' ? e.message : 'Unknown error';
     if (status >= 500) {
@@ -129,31 +162,44 @@ function buildRouter({ proxy, logger, auditor, httpAuth, bodyLimitBytes }: Build
     if (status === 413) {
       discardRestOfBody(req);
     }
-    sendErrorJson(req, res, status, {
-      name,
-      message,
-      ...(typeof e?.code === 'string' && { code: e.code }),
-    });
+    const code = codeOf(error);
+    sendErrorJson(req, res, status, { name, message, ...(code && { code }) });
   });
 
   return router;
 }
 
-async function handleRequest(
-  req: Request,
-  res: Response,
-  { proxy, logger, auditor, httpAuth, bodyLimitBytes }: BuildOptions,
-): Promise<void> {
-  // (1) Authentication. The new backend's credentials barrier already ran; this check makes the
-  // router safe on its own (legacy mounting) and is cheap (credentials are cached per request).
-  if (httpAuth) {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+/** The one debug line per request. Route-independent on purpose: no path, query, header or body. */
+function logRequest(logger: LoggerService, req: Request, res: Response, durationMs: number): void {
+  logger.debug(`proxy-sigv4 ${req.method} ${res.statusCode} ${durationMs.toFixed(1)}ms`, {
+    method: req.method,
+    status: res.statusCode,
+    durationMs,
+    ...(!res.writableFinished && { aborted: true }),
+  });
+}
+
+async function handleRequest(req: Request, res: Response, exchange: Exchange, options: BuildOptions): Promise<void> {
+  const { proxy, logger, auditor } = options;
+  const route = proxy.routeFor(req.url);
+
+  // (1) Authentication, per route. The new backend's credentials barrier may already have run,
+  // but its unauthenticated policies are prefix matches (an open `/a` also opens a route
+  // `/a/b`), so this check is the authoritative one; it also makes the router safe on its own
+  // (legacy mounting) and is cheap (credentials are cached per request).
+  if (requiresCredentials(route, options.allowUnauthenticatedRequests)) {
+    await authenticate(req, options.httpAuth);
   }
+  if (res.destroyed) return; // the client left while it was being authenticated
 
-  // (2) The raw body, for every content type: the addon signs exactly these bytes.
-  const body = await readRawBody(req, bodyLimitBytes);
+  exchange.audit = startAuditEvent(auditor, req, route, logger);
 
-  const auditEvent = await startAuditEvent(auditor, req, logger);
+  // (2) The raw body, for every content type, up to the route's limit: the addon signs exactly
+  // these bytes. Unmatched paths get the default limit (the addon answers 404 anyway).
+  const body = await readRawBody(req, route?.maxRequestBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES);
+
+  // The audit record says "initiated" before anything goes upstream.
+  await exchange.audit;
 
   // (3) Proxy. The signal is cancelled if the client goes away before the response finished;
   // while the body streams, pipeline() below also cancels the body stream itself.
@@ -161,62 +207,89 @@ async function handleRequest(
   res.once('close', () => {
     if (!res.writableFinished) cancel.cancel();
   });
-  let response: ProxyResponse;
-  try {
-    response = await proxy.handle(
-      { method: req.method, url: req.url, headers: req.rawHeaders, body },
-      cancel,
-    );
-  } catch (error) {
-    await finishAuditEvent(auditEvent, logger, { error: error as Error });
-    throw error;
-  }
+  const response = await proxy.handle(
+    { method: req.method, url: req.url, headers: req.rawHeaders, body },
+    cancel,
+  );
 
-  // (5) The proxy itself answers (bad path, no route, upstream unreachable, no credentials...).
+  // (4) The proxy itself answers (bad path, no route, method not allowed, upstream unreachable...).
   const proxyError = response.error;
   if (proxyError) {
-    if (response.status >= 500) {
-      logger.warn(`proxy-sigv4: ${proxyError.code}: ${proxyError.message}`);
-    }
-    await finishAuditEvent(auditEvent, logger, {
-      error: Object.assign(new Error(proxyError.message), { name: proxyError.name }),
-      meta: { status: response.status, code: proxyError.code },
-    });
-    if (res.destroyed) return;
-    sendErrorJson(req, res, response.status, proxyError);
+    exchange.failure = Object.assign(new Error(proxyError.message), { name: proxyError.name });
+    exchange.code = proxyError.code;
+    answerProxyError(req, res, response, proxyError, logger);
     return;
   }
 
-  // (4) Status and headers (already filtered by the addon), then the body with backpressure.
+  // (5) The upstream's answer, streamed.
+  await streamResponse(req, res, response, exchange);
+}
+
+/** Requires user or service credentials (throws AuthenticationError / NotAllowedError otherwise). */
+async function authenticate(req: Request, httpAuth: HttpAuthService | undefined): Promise<void> {
+  if (!httpAuth) {
+    // Unreachable: createRouter refuses to start without httpAuth when any request can need it.
+    throw new Error('proxy-sigv4: credentials are required but the router has no httpAuth');
+  }
+  await httpAuth.credentials(req, { allow: ['user', 'service'] });
+}
+
+/** Backstage's error JSON with the proxy's status, plus the headers it needs (`Allow` with 405). */
+function answerProxyError(
+  req: Request,
+  res: Response,
+  response: ProxyResponse,
+  error: ProxyErrorInfo,
+  logger: LoggerService,
+): void {
+  if (response.status >= 500) {
+    logger.warn(`proxy-sigv4: ${error.code}: ${error.message}`);
+  }
+  if (res.destroyed) return;
+  setHeaders(res, response.headers);
+  sendErrorJson(req, res, response.status, error);
+}
+
+/** Writes the upstream's status and headers, then pipes its body with backpressure. */
+async function streamResponse(req: Request, res: Response, response: ProxyResponse, exchange: Exchange): Promise<void> {
   // The body passes through as the upstream sent it: Backstage's root router runs the
   // `compression` middleware, which would re-encode it and hold back a streamed body until its
   // buffer fills. compression decides when the head is written, from the request's
   // accept-encoding; the addon already has the raw headers, so drop it here.
   delete req.headers['accept-encoding'];
   res.status(response.status);
-  for (const [name, values] of groupHeaders(response.headers)) {
-    res.setHeader(name, values.length === 1 ? values[0] : values);
-  }
+  setHeaders(res, response.headers);
   const stream = response.takeBody();
   if (!stream || res.destroyed) {
     if (stream) await stream.cancel().catch(() => undefined);
     res.end();
-    await finishAuditEvent(auditEvent, logger, { meta: { status: response.status } });
     return;
   }
   try {
     // pipeline() destroys `res` if the upstream stream errors, so a truncated body is never
     // ended cleanly; if the client goes away it destroys (cancels) the upstream stream.
     await pipeline(Readable.fromWeb(stream as unknown as NodeWebReadableStream<Uint8Array>), res);
-    await finishAuditEvent(auditEvent, logger, { meta: { status: response.status } });
-  } catch (error) {
+  } catch {
     if (!res.destroyed) res.destroy();
-    const aborted = !res.writableFinished;
-    await finishAuditEvent(auditEvent, logger, {
-      error: new Error(aborted ? 'response body was not completed' : String(error)),
-      meta: { status: response.status },
-    });
+    exchange.failure = new Error('the response body was not completed');
   }
+}
+
+/** Sets the addon's (already filtered) headers; repeated names become arrays. */
+function setHeaders(res: Response, flat: readonly string[]): void {
+  for (const [name, values] of groupHeaders(flat)) {
+    res.setHeader(name, values.length === 1 ? values[0] : values);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** An error's stable `code` (e.g. `PAYLOAD_TOO_LARGE`), if it has one. */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** How long a refused (413) body may keep arriving after the answer before the socket is cut. */
@@ -256,9 +329,15 @@ export function groupHeaders(flat: readonly string[]): Map<string, string[]> {
   return grouped;
 }
 
+/**
+ * Opens the request's audit event (the auditor adds the caller's principal, ip and user agent
+ * from `req`). Meta never holds headers, the query or bodies; a failing auditor never fails the
+ * request.
+ */
 async function startAuditEvent(
   auditor: AuditorService | undefined,
   req: Request,
+  route: RouteInfo | null,
   logger: LoggerService,
 ): Promise<AuditorServiceEvent | undefined> {
   if (!auditor) return undefined;
@@ -267,7 +346,7 @@ async function startAuditEvent(
       eventId: 'proxy-request',
       severityLevel: 'low',
       request: req,
-      meta: { method: req.method },
+      meta: { route: route?.key ?? null, method: req.method, path: pathOf(req.url) },
     });
   } catch (error) {
     logger.warn(`proxy-sigv4: could not create audit event: ${(error as Error)?.message}`);
@@ -275,16 +354,32 @@ async function startAuditEvent(
   }
 }
 
+/** Closes the request's audit event with its status and duration, once the response is over. */
 async function finishAuditEvent(
-  event: AuditorServiceEvent | undefined,
+  exchange: Exchange,
+  res: Response,
+  durationMs: number,
   logger: LoggerService,
-  outcome: { error?: Error; meta?: { status: number; code?: string } },
 ): Promise<void> {
+  const event = await exchange.audit;
   if (!event) return;
+  const meta = {
+    status: res.headersSent ? res.statusCode : null,
+    durationMs,
+    ...(exchange.code && { code: exchange.code }),
+  };
+  const failure =
+    exchange.failure ?? (res.writableFinished ? undefined : new Error('the client went away before the response was complete'));
   try {
-    if (outcome.error) await event.fail({ error: outcome.error, meta: outcome.meta });
-    else await event.success({ meta: outcome.meta });
+    if (failure) await event.fail({ error: failure, meta });
+    else await event.success({ meta });
   } catch (error) {
     logger.warn(`proxy-sigv4: could not record audit event: ${(error as Error)?.message}`);
   }
+}
+
+/** The path of a raw request URL, without its query. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }

@@ -1,10 +1,14 @@
 // Shared test set-up: demo AWS credentials, the repository's verifying upstream (an independent
 // SigV4 checker that records what it received), and a Backstage test backend running the plugin.
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inspect } from 'node:util';
+import assert from 'node:assert/strict';
 import type { JsonObject } from '@backstage/types';
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import type { RootLifecycleService } from '@backstage/backend-plugin-api';
+import type { LoggerService, RootLifecycleService, RootLoggerService } from '@backstage/backend-plugin-api';
 import { createBackend } from '@backstage/backend-defaults';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
 
@@ -97,17 +101,70 @@ class TestRootLifecycle implements RootLifecycleService {
 export interface TestProxyBackend {
   /** http://127.0.0.1:PORT/api/proxy-sigv4 */
   baseUrl: string;
+  port: number;
   stop(): Promise<void>;
+}
+
+/** One line as a {@link CapturingLogger} kept it. */
+export interface LogLine {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  message: string;
+  /** The meta of the call (an Error for the auditor's failed events). */
+  meta?: Error | JsonObject;
+  /** The meta of the logger's `child()` chain, e.g. `{ plugin, isAuditEvent, ... }`. */
+  fields: JsonObject;
+}
+
+/**
+ * A root logger that keeps every line at every level (debug included), with its child meta:
+ * the plugin's logger, the auditor (which logs through `logger.child({ isAuditEvent: true })`)
+ * and the framework all write here.
+ */
+export class CapturingLogger implements RootLoggerService {
+  constructor(
+    readonly lines: LogLine[],
+    private readonly fields: JsonObject = {},
+  ) {}
+
+  error(message: string, meta?: Error | JsonObject): void {
+    this.lines.push({ level: 'error', message, meta, fields: this.fields });
+  }
+  warn(message: string, meta?: Error | JsonObject): void {
+    this.lines.push({ level: 'warn', message, meta, fields: this.fields });
+  }
+  info(message: string, meta?: Error | JsonObject): void {
+    this.lines.push({ level: 'info', message, meta, fields: this.fields });
+  }
+  debug(message: string, meta?: Error | JsonObject): void {
+    this.lines.push({ level: 'debug', message, meta, fields: this.fields });
+  }
+  child(meta: JsonObject): LoggerService {
+    return new CapturingLogger(this.lines, { ...this.fields, ...meta });
+  }
+}
+
+/** Everything a log line holds, errors with stack and causes included, as one searchable text. */
+export function logText(lines: readonly LogLine[]): string {
+  return lines
+    .map((line) => inspect(line, { depth: Infinity, maxArrayLength: Infinity, maxStringLength: Infinity, breakLength: Infinity }))
+    .join('\n');
+}
+
+export interface ProxyBackendOptions {
+  /** When given, every log line of the backend (debug level, audit events included) lands here. */
+  logs?: LogLine[];
 }
 
 /**
  * Starts a Backstage test backend with the plugin and `config` as the whole app config.
  * httpAuth as in production: a request without a token is unauthenticated (mockCredentials.none),
  * `Authorization: Bearer mock-user-token` is a user, `Bearer mock-service-token` a service.
+ * The auditor is Backstage's own (it logs through the plugin's logger).
  * On a startup failure the backend's server is closed before the error is rethrown.
  */
-export async function startProxyBackend(config: JsonObject): Promise<TestProxyBackend> {
+export async function startProxyBackend(config: JsonObject, options: ProxyBackendOptions = {}): Promise<TestProxyBackend> {
   const lifecycle = new TestRootLifecycle();
+  const logs = options.logs;
   let backend;
   try {
     backend = await startTestBackend({
@@ -120,6 +177,9 @@ export async function startProxyBackend(config: JsonObject): Promise<TestProxyBa
           deps: {},
           factory: () => lifecycle,
         }),
+        ...(logs
+          ? [createServiceFactory({ service: coreServices.rootLogger, deps: {}, factory: () => new CapturingLogger(logs) })]
+          : []),
       ],
     });
   } catch (error) {
@@ -130,6 +190,7 @@ export async function startProxyBackend(config: JsonObject): Promise<TestProxyBa
   const started = backend;
   return {
     baseUrl: `http://127.0.0.1:${started.server.port()}/api/proxy-sigv4`,
+    port: started.server.port(),
     // Idle keep-alive connections of fetch() would hold server.close() for seconds.
     stop: async () => {
       started.server.closeAllConnections();
@@ -157,7 +218,7 @@ export async function startProductionBackend(config: JsonObject): Promise<TestPr
   backend.add(mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }));
   backend.add(mockServices.database.factory());
   await backend.start();
-  return { baseUrl: `http://127.0.0.1:${port}/api/proxy-sigv4`, stop: () => backend.stop() };
+  return { baseUrl: `http://127.0.0.1:${port}/api/proxy-sigv4`, port, stop: () => backend.stop() };
 }
 
 /** A loopback port that was free a moment ago (bound to port 0, then released). */
@@ -190,4 +251,77 @@ export async function errorBody(response: Response): Promise<{
     throw new Error(`expected a JSON error body, got content-type '${type}': ${await response.text()}`);
   }
   return (await response.json()) as Awaited<ReturnType<typeof errorBody>>;
+}
+
+/** Waits (bounded) until `predicate` holds; fails with `what` otherwise. */
+export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 1_000 && Date.now() < deadline; i++) {
+    if (predicate()) return;
+    await sleep(20);
+  }
+  assert.fail(`timed out after ${timeoutMs} ms waiting until ${what}`);
+}
+
+/** A whole answer to a {@link rawRequest}. */
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * Sends one request to 127.0.0.1:`port` with `path` as the request target, byte for byte:
+ * http.request neither parses nor normalises it (URL-based clients such as fetch would resolve
+ * dot segments and backslashes before sending). Characters U+0080..U+00FF go out as single
+ * bytes, so raw UTF-8 can be given as its latin1 spelling.
+ */
+export function rawRequest(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false });
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer to ${path} within 15 s`)));
+    req.once('error', reject);
+    req.once('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('error', reject);
+      res.once('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    req.end(options.body);
+  });
+}
+
+/**
+ * Sends a GET with `requestTarget` written as latin1 bytes on a plain socket and parses the
+ * answer's status, headers and body: for request targets http.request refuses to send (spaces,
+ * control characters). Asks for `Connection: close`, so the answer ends with the socket.
+ */
+export function rawSocketRequest(port: number, requestTarget: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(requestTarget)} within 15 s`)));
+    socket.once('error', reject);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const [statusLine, ...headerLines] = head.split('\r\n');
+      const parsed: http.IncomingHttpHeaders = {};
+      for (const line of headerLines) {
+        const colon = line.indexOf(':');
+        if (colon > 0) parsed[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers: parsed, body: rest.join('\r\n\r\n') });
+    });
+    const lines = [`GET ${requestTarget} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close'];
+    for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+    socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+  });
 }
