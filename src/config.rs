@@ -86,8 +86,6 @@ struct ExpandedRoute {
     host_header: Option<String>,
     service: Option<String>,
     region: Option<String>,
-    #[serde(flatten)]
-    policy: RawPolicy,
 }
 
 /// Parses the whole `proxysigv4` object. `null` (no config) gives no routes.
@@ -150,11 +148,22 @@ fn endpoint_routes(entries: &Map<String, Value>) -> Result<Vec<Route>, ProxyErro
         .collect()
 }
 
+/// Deserializes the route object at `at`; a type error names the key, e.g.
+/// `proxysigv4./r.allowedMethods: invalid type: string "GET", expected a sequence`.
+fn deserialize_at<T: serde::de::DeserializeOwned>(at: &str, value: &Value) -> Result<T, ProxyError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        ProxyError::invalid_config(at, if key == "." { "" } else { &key }, e.into_inner())
+    })
+}
+
 /// Parses one route; `at` is where it sits in the config, for error messages.
 fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> {
     check_route_key(key, at)?;
-    let expanded = match value {
-        Value::String(target) => ExpandedRoute { target: target.clone(), ..ExpandedRoute::default() },
+    let (expanded, raw_policy) = match value {
+        Value::String(target) => {
+            (ExpandedRoute { target: target.clone(), ..ExpandedRoute::default() }, RawPolicy::default())
+        }
         Value::Object(fields) => {
             if let Some(unknown) = fields.keys().find(|k| !ROUTE_KEYS.contains(&k.as_str())) {
                 return Err(ProxyError::invalid_config(
@@ -163,7 +172,7 @@ fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> 
                     format!("unknown key; a route takes {}", ROUTE_KEYS.join(", ")),
                 ));
             }
-            ExpandedRoute::deserialize(value).map_err(|e| ProxyError::invalid_config(at, "", e))?
+            (deserialize_at(at, value)?, deserialize_at(at, value)?)
         }
         _ => {
             return Err(ProxyError::invalid_config(at, "", "must be a target URL or an object with 'target'"))
@@ -173,7 +182,7 @@ fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> 
     let target = parse_target(at, &expanded.target)?;
     let signing_host = signing_host(at, &target, expanded.host_header.as_deref())?;
     let scope = signing_scope(at, &signing_host, &target, expanded.service, expanded.region)?;
-    let policy = expanded.policy.validate(at)?;
+    let policy = raw_policy.validate(at)?;
     Ok(Route { key: key.to_string(), target, scope, signing_host, credentials, policy })
 }
 
@@ -437,6 +446,11 @@ mod tests {
         assert!(error_of(json!({ "/svc": { "roleArn": "arn:aws:iam::123456789012:role/r" } }))
             .contains("missing field `target`"));
         assert!(error_of(json!({ "/svc": 42 })).starts_with("proxysigv4./svc:"));
+        let target = "https://abc.execute-api.us-west-2.amazonaws.com";
+        assert!(error_of(json!({ "/svc": { "target": target, "allowedMethods": "GET" } }))
+            .starts_with("proxysigv4./svc.allowedMethods: invalid type"));
+        assert!(error_of(json!({ "/svc": { "target": target, "headers": { "x-a": 1 } } }))
+            .starts_with("proxysigv4./svc.headers.x-a: invalid type"));
     }
 
     #[test]

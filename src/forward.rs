@@ -127,9 +127,6 @@ fn cause_of(error: &(dyn StdError + 'static)) -> Cause {
             return Cause::Tls;
         }
         if let Some(io) = current.downcast_ref::<io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) {
-                return Cause::Tls;
-            }
             match io.kind() {
                 io::ErrorKind::ConnectionRefused => return Cause::ConnectionRefused,
                 io::ErrorKind::TimedOut => return Cause::ConnectTimeout,
@@ -148,9 +145,19 @@ fn cause_of(error: &(dyn StdError + 'static)) -> Cause {
         if current.to_string() == "dns error" {
             return Cause::Dns;
         }
-        next = current.source();
+        next = inner_error(current);
     }
     Cause::Other
+}
+
+/// The next error in the chain. An `io::Error` that wraps another error reports that error's
+/// source, not the error itself, so the wrapped one (e.g. rustls's, inside hyper-rustls's
+/// io::Error inside tokio-rustls's) would be skipped.
+fn inner_error<'e>(error: &'e (dyn StdError + 'static)) -> Option<&'e (dyn StdError + 'static)> {
+    match error.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+        Some(wrapped) => Some(wrapped),
+        None => error.source(),
+    }
 }
 
 /// A response body as a stream of data chunks.
@@ -207,6 +214,9 @@ mod tests {
         assert_eq!(cause_of(&refused), Cause::ConnectionRefused);
         let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
         assert_eq!(cause_of(&tls), Cause::Tls);
+        let double_wrapped =
+            io::Error::other(io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError));
+        assert_eq!(cause_of(&double_wrapped), Cause::Tls);
         let timeout = io::Error::new(io::ErrorKind::TimedOut, "connect timeout");
         assert_eq!(cause_of(&timeout), Cause::ConnectTimeout);
         let wrapped = ProxyError::new(ErrorKind::Internal, "x")

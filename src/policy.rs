@@ -79,12 +79,21 @@ impl RawPolicy {
         let fail =
             |key: &str, problem: &dyn std::fmt::Display| ProxyError::invalid_config(route, key, problem);
         let defaults = RoutePolicy::default();
-        let allowed_methods = self
-            .allowed_methods
-            .map(|methods| {
-                methods.iter().map(|m| parse_method(m).map_err(|p| fail("allowedMethods", &p))).collect()
-            })
-            .transpose()?;
+        let allowed_methods = match self.allowed_methods {
+            Some(methods) if methods.is_empty() => {
+                return Err(fail(
+                    "allowedMethods",
+                    &"must list at least one method; leave it out to allow all",
+                ))
+            }
+            Some(methods) => Some(
+                methods
+                    .iter()
+                    .map(|m| parse_method(m).map_err(|p| fail("allowedMethods", &p)))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
         let allowed_headers = self
             .allowed_headers
             .unwrap_or_default()
@@ -202,6 +211,7 @@ mod tests {
     fn names_the_key_and_never_the_secret() {
         let cases = [
             (json!({ "allowedMethods": ["FETCH"] }), "proxysigv4./r.allowedMethods:"),
+            (json!({ "allowedMethods": [] }), "proxysigv4./r.allowedMethods:"),
             (json!({ "allowedHeaders": ["Authorization"] }), "proxysigv4./r.allowedHeaders:"),
             (json!({ "allowedHeaders": ["x-amz-date"] }), "proxysigv4./r.allowedHeaders:"),
             (json!({ "allowedHeaders": ["Connection"] }), "proxysigv4./r.allowedHeaders:"),

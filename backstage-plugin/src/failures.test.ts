@@ -168,17 +168,8 @@ describe('failures', { timeout: 120_000 }, () => {
   });
 
   it('upstream speaks plain HTTP to an https target (TLS fails): 502 UPSTREAM_UNREACHABLE', async () => {
-    await expectProxyError('/tls/x', 502, 'UPSTREAM_UNREACHABLE', /127\.0\.0\.1/);
+    await expectProxyError('/tls/x', 502, 'UPSTREAM_UNREACHABLE', /TLS handshake with upstream 127\.0\.0\.1 failed/);
   });
-
-  it(
-    'a TLS failure is named as such in the message',
-    { todo: 'the addon says "upstream 127.0.0.1 failed before responding: ... received corrupt message" (reported)' },
-    async () => {
-      const res = await fetch(`${backend.baseUrl}/tls/x`, { headers: bearer(USER_TOKEN) });
-      assert.match((await errorBody(res)).error.message, /TLS handshake .*failed/);
-    },
-  );
 
   it('upstream closes the connection before responding: 502 UPSTREAM_UNREACHABLE', async () => {
     await expectProxyError('/reset/x', 502, 'UPSTREAM_UNREACHABLE', /closed the connection before responding/);
