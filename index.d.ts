@@ -30,6 +30,11 @@ export declare class ProxyResponse {
    */
   get error(): ProxyErrorInfo | null
   /**
+   * The whole body, when the upstream declared a small one (up to 64 KiB): then there is no
+   * stream to take. Can be taken once.
+   */
+  takeCompleteBody(): Buffer | null
+  /**
    * The body as a `ReadableStream` that pulls from the upstream as it is read, so
    * backpressure reaches the upstream. Can be taken once. Cancelling the stream drops the
    * upstream request. It errors if the upstream fails mid-body.

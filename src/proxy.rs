@@ -1,13 +1,13 @@
 //! The pipeline for one request: route, path, headers, credentials, signature, forward.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{HeaderValue, HOST};
 use std::pin::Pin;
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::config::{parse_routes, Route};
@@ -50,8 +50,18 @@ pub struct ProxiedResponse {
     pub status: u16,
     /// Flat `[name, value, ...]`, hop-by-hop headers and Set-Cookie removed.
     pub headers: Vec<String>,
-    pub body: BodyChunks,
+    pub body: ResponseBody,
 }
+
+/// A response body: read whole when the upstream declared it small, else streamed.
+pub enum ResponseBody {
+    /// The whole body: handing it over in one piece spares the caller a stream per response.
+    Complete(Bytes),
+    Streaming(BodyChunks),
+}
+
+/// Bodies declared at most this large are read whole before the response is handed over.
+pub const COMPLETE_BODY_LIMIT: u64 = 64 * 1024;
 
 /// A route table with the credentials each route signs with.
 pub struct Proxy {
@@ -169,12 +179,40 @@ impl Proxy {
         *upstream_request.method_mut() = method;
         *upstream_request.uri_mut() = uri;
         *upstream_request.headers_mut() = headers;
+        let started = tokio::time::Instant::now();
         let response = forward::send(&self.clients[index], upstream_request, policy.timeout).await?;
         let (parts, body) = response.into_parts();
+        let chunks = body_chunks(body);
+        let body = match declared_length(&parts.headers) {
+            Some(length) if length <= COMPLETE_BODY_LIMIT => {
+                // The route's timeout bounds the whole exchange up to here.
+                let remaining = policy.timeout.saturating_sub(started.elapsed());
+                ResponseBody::Complete(read_whole(chunks, length, remaining).await?)
+            }
+            _ => ResponseBody::Streaming(chunks),
+        };
         Ok(ProxiedResponse {
             status: parts.status.as_u16(),
             headers: returned_response_headers(&parts.headers),
-            body: body_chunks(body),
+            body,
         })
     }
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers.get(http::header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+/// Reads a body of `length` bytes within `timeout`.
+async fn read_whole(mut chunks: BodyChunks, length: u64, timeout: Duration) -> Result<Bytes, ProxyError> {
+    let read = async {
+        let mut whole = BytesMut::with_capacity(length as usize);
+        while let Some(chunk) = chunks.next().await {
+            whole.extend_from_slice(&chunk?);
+        }
+        Ok::<_, ProxyError>(whole.freeze())
+    };
+    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
+        Err(ProxyError::new(ErrorKind::UpstreamTimeout, "upstream did not send its response body in time"))
+    })
 }

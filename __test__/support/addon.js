@@ -37,15 +37,22 @@ function isolateFromMachine() {
 async function exchange(proxy, { method = 'GET', url, headers = {}, body } = {}) {
   const rawHeaders = Object.entries(headers).flat();
   const response = await proxy.handle({ method, url, headers: rawHeaders, body });
-  const stream = response.takeBody();
-  const chunks = [];
-  if (stream) for await (const chunk of stream) chunks.push(Buffer.from(chunk));
   return {
     status: response.status,
     headers: headerObject(response.headers),
     error: response.error,
-    body: Buffer.concat(chunks),
+    body: await readBody(response),
   };
+}
+
+/** The whole body: in one piece for a small declared length, else read from the stream. */
+async function readBody(response) {
+  const complete = response.takeCompleteBody();
+  if (complete) return complete;
+  const stream = response.takeBody();
+  const chunks = [];
+  if (stream) for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
 }
 
 /** Flat [name, value, ...] to { name: value } (repeats joined as Node joins them). */

@@ -259,6 +259,12 @@ async function streamResponse(req: Request, res: Response, response: ProxyRespon
   delete req.headers['accept-encoding'];
   res.status(response.status);
   setHeaders(res, response.headers);
+  // A small body the addon read whole: no stream to set up for it.
+  const complete = response.takeCompleteBody();
+  if (complete) {
+    res.end(complete);
+    return;
+  }
   const stream = response.takeBody();
   if (!stream || res.destroyed) {
     if (stream) await stream.cancel().catch(() => undefined);

@@ -12,7 +12,7 @@ use super::error::map_error;
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{until_cancelled, BodyChunks, BoxError};
 use crate::policy::CallerCredentials;
-use crate::proxy::{IncomingBody, IncomingRequest, Proxy};
+use crate::proxy::{IncomingBody, IncomingRequest, Proxy, ResponseBody};
 
 /// A request as the Backstage router received it.
 #[napi(object)]
@@ -155,12 +155,19 @@ impl SigV4Proxy {
         };
         AsyncBlockBuilder::new(async move {
             Ok(match exchange.await {
-                Ok(response) => ProxyResponse {
-                    status: response.status.into(),
-                    headers: response.headers,
-                    error: None,
-                    body: Some(until_cancelled(response.body, body_token)),
-                },
+                Ok(response) => {
+                    let (complete_body, body) = match response.body {
+                        ResponseBody::Complete(bytes) => (Some(bytes), None),
+                        ResponseBody::Streaming(chunks) => (None, Some(until_cancelled(chunks, body_token))),
+                    };
+                    ProxyResponse {
+                        status: response.status.into(),
+                        headers: response.headers,
+                        error: None,
+                        complete_body,
+                        body,
+                    }
+                }
                 Err(error) => ProxyResponse::from_error(&error),
             })
         })
@@ -174,6 +181,7 @@ pub struct ProxyResponse {
     status: u32,
     headers: Vec<String>,
     error: Option<ProxyErrorInfo>,
+    complete_body: Option<Bytes>,
     body: Option<BodyChunks>,
 }
 
@@ -192,6 +200,7 @@ impl ProxyResponse {
                 code: kind.code().to_string(),
                 message: error.message_with_causes(),
             }),
+            complete_body: None,
             body: None,
         }
     }
@@ -217,6 +226,13 @@ impl ProxyResponse {
     #[napi(getter)]
     pub fn error(&self) -> Option<ProxyErrorInfo> {
         self.error.clone()
+    }
+
+    /// The whole body, when the upstream declared a small one (up to 64 KiB): then there is no
+    /// stream to take. Can be taken once.
+    #[napi]
+    pub fn take_complete_body(&mut self) -> Option<Buffer> {
+        self.complete_body.take().map(|bytes| Buffer::from(Vec::from(bytes)))
     }
 
     /// The body as a `ReadableStream` that pulls from the upstream as it is read, so
