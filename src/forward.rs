@@ -163,9 +163,10 @@ fn inner_error<'e>(error: &'e (dyn StdError + 'static)) -> Option<&'e (dyn StdEr
 /// A response body as a stream of data chunks.
 pub type BodyChunks = Pin<Box<dyn Stream<Item = Result<Bytes, ProxyError>> + Send>>;
 
-/// Chunks already received are handed on together up to this size: each chunk costs a crossing
+/// Chunks already received are handed on together up to this size (1 MiB: measured faster than
+/// 256 KiB on a 1 GiB stream, for at most that much more held per response): each chunk costs a crossing
 /// into JavaScript and a Buffer, so fewer, larger ones stream faster and churn less memory.
-const COALESCE_LIMIT: usize = 256 * 1024;
+const COALESCE_LIMIT: usize = 1024 * 1024;
 
 /// The response body as chunks, as they arrive. An upstream that fails mid-body ends the
 /// stream with an error, never with a silent, clean end.
