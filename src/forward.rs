@@ -163,9 +163,9 @@ fn inner_error<'e>(error: &'e (dyn StdError + 'static)) -> Option<&'e (dyn StdEr
 /// A response body as a stream of data chunks.
 pub type BodyChunks = Pin<Box<dyn Stream<Item = Result<Bytes, ProxyError>> + Send>>;
 
-/// Chunks already received are handed on together up to this size (1 MiB: measured faster than
-/// 256 KiB on a 1 GiB stream, for at most that much more held per response): each chunk costs a crossing
-/// into JavaScript and a Buffer, so fewer, larger ones stream faster and churn less memory.
+/// Chunks already received are handed on together up to this size: each chunk costs a crossing
+/// into JavaScript and a Buffer, so fewer, larger ones stream faster and churn less memory. 1 MiB
+/// measured faster than 256 KiB on a 1 GiB stream, for at most that much more held per response.
 const COALESCE_LIMIT: usize = 1024 * 1024;
 
 /// The response body as chunks, as they arrive. An upstream that fails mid-body ends the

@@ -2,9 +2,9 @@
 // Starting the benchmark's processes and reading their memory.
 
 const fs = require('node:fs');
-const net = require('node:net');
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
+const { freePort } = require('../../__test__/support/free-port');
 
 const START_TIMEOUT_MS = 120_000;
 
@@ -55,17 +55,6 @@ function stopProcess(child) {
 function rssMiB(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 module.exports = { startNodeProcess, stopProcess, rssMiB, freePort };
