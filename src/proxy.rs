@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use aws_credential_types::Credentials;
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderValue, HOST};
+use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
+use hyper::body::Incoming;
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
@@ -15,9 +17,11 @@ use crate::credentials::{shared_cache, CredentialCache};
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{
     self, body_chunks, buffered_body, shared_client, streamed_body, BodyChunks, BoxError, HttpsClient,
+    RequestBody,
 };
 use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers};
 use crate::path::{check_request_path, match_route, split_url, upstream_path_and_query};
+use crate::policy::RoutePolicy;
 use crate::signing::{signature_headers, Payload, RequestToSign};
 
 /// A request as the Backstage plugin received it.
@@ -92,6 +96,8 @@ impl Proxy {
         match_route(&self.route_keys, path).map(|(index, _)| &self.routes[index])
     }
 
+    /// Steps 4-9 of the pipeline: where the request goes, what goes with it, the signature,
+    /// the exchange, and the response head with its body.
     pub async fn handle(&self, request: IncomingRequest<'_>) -> Result<ProxiedResponse, ProxyError> {
         let method = http::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| ProxyError::new(ErrorKind::BadMethod, "request method is not valid"))?;
@@ -101,26 +107,7 @@ impl Proxy {
         })?;
         check_request_path(rest)?;
         let route = &self.routes[index];
-        let policy = &route.policy;
-        if let Some(allowed) = &policy.allowed_methods {
-            if !allowed.contains(&method) {
-                let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
-                return Err(ProxyError::new(
-                    ErrorKind::MethodNotAllowed,
-                    format!("this route allows only {allow}"),
-                )
-                .with_header("allow", allow));
-            }
-        }
-        if request.body.length() > policy.max_request_body_bytes {
-            return Err(ProxyError::new(
-                ErrorKind::PayloadTooLarge,
-                format!(
-                    "request body is larger than this route's limit of {} bytes",
-                    policy.max_request_body_bytes
-                ),
-            ));
-        }
+        check_policy(&route.policy, &method, &request.body)?;
 
         let url = format!(
             "{}://{}{}",
@@ -130,73 +117,135 @@ impl Proxy {
         );
         let uri: http::Uri =
             url.parse().map_err(|_| ProxyError::bad_path("request path is not a valid URI"))?;
-        let mut headers = forwarded_request_headers(request.raw_headers, &policy.allowed_headers)?;
-        for (name, value) in &policy.static_headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        let host = HeaderValue::from_str(&route.signing_host)
-            .map_err(|_| ProxyError::new(ErrorKind::Internal, "target host is not a valid header value"))?;
-        headers.insert(HOST, host);
-
+        let mut headers = upstream_headers(route, request.raw_headers)?;
         let credentials = self.credentials[index].credentials().await?;
-        let to_sign = RequestToSign {
-            method: method.as_str(),
-            url: &url,
-            headers: headers
-                .iter()
-                .filter(|(name, _)| {
-                    is_signed_header(name.as_str()) || policy.static_headers.iter().any(|(n, _)| n == *name)
-                })
-                .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-                .collect(),
-            payload: match (&request.body, policy.unsigned_payload) {
-                (IncomingBody::Buffered(bytes), false) => Payload::Bytes(bytes),
-                (IncomingBody::Buffered(_), true) => Payload::Unsigned,
-                (IncomingBody::Streamed { .. }, true) => Payload::Unsigned,
-                (IncomingBody::Streamed { .. }, false) => return Err(ProxyError::new(
-                    ErrorKind::Internal,
-                    "a streamed body needs a route with unsignedPayload: the signature covers the whole body",
-                )),
-            },
+        let payload = match &request.body {
+            IncomingBody::Buffered(bytes) if !route.policy.unsigned_payload => Payload::Bytes(bytes),
+            _ => Payload::Unsigned,
         };
-        let signature = signature_headers(&to_sign, &route.scope, &credentials, SystemTime::now())?;
-        for (name, value) in signature {
-            let value = HeaderValue::from_str(&value).map_err(|_| {
-                ProxyError::new(ErrorKind::Internal, "signature header is not a valid header value")
-            })?;
-            headers.insert(name, value);
-        }
+        sign_headers(&mut headers, route, &method, &url, payload, &credentials)?;
 
-        let body = match request.body {
-            IncomingBody::Buffered(bytes) => buffered_body(bytes),
-            IncomingBody::Streamed { chunks, length } => {
-                // hyper sends exactly this many bytes, and fails the request if the stream differs.
-                headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
-                streamed_body(chunks)
-            }
-        };
-        let mut upstream_request = http::Request::new(body);
-        *upstream_request.method_mut() = method;
-        *upstream_request.uri_mut() = uri;
-        *upstream_request.headers_mut() = headers;
         let started = tokio::time::Instant::now();
-        let response = forward::send(&self.clients[index], upstream_request, policy.timeout).await?;
-        let (parts, body) = response.into_parts();
-        let chunks = body_chunks(body);
-        let body = match declared_length(&parts.headers) {
-            Some(length) if length <= COMPLETE_BODY_LIMIT => {
-                // The route's timeout bounds the whole exchange up to here.
-                let remaining = policy.timeout.saturating_sub(started.elapsed());
-                ResponseBody::Complete(read_whole(chunks, length, remaining).await?)
-            }
-            _ => ResponseBody::Streaming(chunks),
-        };
-        Ok(ProxiedResponse {
-            status: parts.status.as_u16(),
-            headers: returned_response_headers(&parts.headers),
-            body,
-        })
+        let upstream_request = upstream_request(method, uri, headers, request.body);
+        let response = forward::send(&self.clients[index], upstream_request, route.policy.timeout).await?;
+        let remaining = route.policy.timeout.saturating_sub(started.elapsed());
+        proxied_response(response, remaining).await
     }
+}
+
+/// The route's method list, body limit, and that only unsignedPayload routes take a streamed body.
+fn check_policy(policy: &RoutePolicy, method: &http::Method, body: &IncomingBody) -> Result<(), ProxyError> {
+    if let Some(allowed) = &policy.allowed_methods {
+        if !allowed.contains(method) {
+            let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(ProxyError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("this route allows only {allow}"),
+            )
+            .with_header("allow", allow));
+        }
+    }
+    if body.length() > policy.max_request_body_bytes {
+        return Err(ProxyError::new(
+            ErrorKind::PayloadTooLarge,
+            format!(
+                "request body is larger than this route's limit of {} bytes",
+                policy.max_request_body_bytes
+            ),
+        ));
+    }
+    if matches!(body, IncomingBody::Streamed { .. }) && !policy.unsigned_payload {
+        return Err(ProxyError::new(
+            ErrorKind::Internal,
+            "a streamed body needs a route with unsignedPayload: the signature covers the whole body",
+        ));
+    }
+    Ok(())
+}
+
+/// The client's forwardable headers, the route's static headers, and the Host signed for.
+fn upstream_headers(route: &Route, raw_headers: &[String]) -> Result<HeaderMap, ProxyError> {
+    let mut headers = forwarded_request_headers(raw_headers, &route.policy.allowed_headers)?;
+    for (name, value) in &route.policy.static_headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    let host = HeaderValue::from_str(&route.signing_host)
+        .map_err(|_| ProxyError::new(ErrorKind::Internal, "target host is not a valid header value"))?;
+    headers.insert(HOST, host);
+    Ok(headers)
+}
+
+/// Signs what intermediaries must not change, plus the route's static headers, and adds the
+/// signature headers.
+fn sign_headers(
+    headers: &mut HeaderMap,
+    route: &Route,
+    method: &http::Method,
+    url: &str,
+    payload: Payload<'_>,
+    credentials: &Credentials,
+) -> Result<(), ProxyError> {
+    let is_static = |name: &HeaderName| route.policy.static_headers.iter().any(|(n, _)| n == name);
+    let to_sign = RequestToSign {
+        method: method.as_str(),
+        url,
+        headers: headers
+            .iter()
+            .filter(|(name, _)| is_signed_header(name.as_str()) || is_static(name))
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+            .collect(),
+        payload,
+    };
+    let signature = signature_headers(&to_sign, &route.scope, credentials, SystemTime::now())?;
+    for (name, value) in signature {
+        let value = HeaderValue::from_str(&value).map_err(|_| {
+            ProxyError::new(ErrorKind::Internal, "signature header is not a valid header value")
+        })?;
+        headers.insert(name, value);
+    }
+    Ok(())
+}
+
+fn upstream_request(
+    method: http::Method,
+    uri: http::Uri,
+    mut headers: HeaderMap,
+    body: IncomingBody,
+) -> http::Request<RequestBody> {
+    let body = match body {
+        IncomingBody::Buffered(bytes) => buffered_body(bytes),
+        IncomingBody::Streamed { chunks, length } => {
+            // hyper sends exactly this many bytes, and fails the request if the stream differs.
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
+            streamed_body(chunks)
+        }
+    };
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    request
+}
+
+/// The response head, and its body: read whole when declared small (within what is left of the
+/// route's timeout), else streamed.
+async fn proxied_response(
+    response: http::Response<Incoming>,
+    remaining: Duration,
+) -> Result<ProxiedResponse, ProxyError> {
+    let (parts, body) = response.into_parts();
+    let chunks = body_chunks(body);
+    let body = match declared_length(&parts.headers) {
+        Some(length) if length <= COMPLETE_BODY_LIMIT => {
+            ResponseBody::Complete(read_whole(chunks, length, remaining).await?)
+        }
+        _ => ResponseBody::Streaming(chunks),
+    };
+    Ok(ProxiedResponse {
+        status: parts.status.as_u16(),
+        headers: returned_response_headers(&parts.headers),
+        body,
+    })
 }
 
 fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
