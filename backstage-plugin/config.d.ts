@@ -9,7 +9,8 @@ import type { HumanDuration } from '@backstage/types';
 export interface Config {
   /**
    * Routes that the proxy-sigv4 backend plugin serves under `/api/proxy-sigv4`, in the format
-   * of Segment's proxy-sigv4 plugin: each key starting with `/` is a route.
+   * of Segment's proxy-sigv4 plugin: each key starting with `/` is a route. Routes may also be
+   * listed under `endpoints`, as in Backstage's proxy-backend.
    *
    * A request to `/api/proxy-sigv4/<route>/<rest>?<query>` is signed with AWS Signature
    * Version 4 and forwarded to `<target>/<rest>?<query>`; the longest matching route wins.
@@ -19,6 +20,13 @@ export interface Config {
    * Expanded form: `'/my-api': { target: 'https://...', roleArn: 'arn:aws:iam::...' }`
    *
    * Absent: the plugin starts and serves no routes (every request answers 404).
+   *
+   * Changes are applied without a restart (new backend system): the next request uses the new
+   * routes, requests under way finish on the old ones, and an invalid change is logged and
+   * ignored. Closing or removing a route takes effect at once; opening a route to callers
+   * without credentials (`credentials: dangerously-allow-unauthenticated`, or
+   * `allowUnauthenticatedRequests: true`) takes effect only after a restart, because Backstage
+   * registers auth policies at startup only: until then, the route keeps requiring credentials.
    */
   proxysigv4?: {
     /**
@@ -29,98 +37,159 @@ export interface Config {
      * option, so without it anonymous callers get 401 (not 404) for any path.
      *
      * Beware: with this set, anyone who can reach the backend can make signed AWS requests
-     * with the backend's credentials.
+     * with the backend's credentials. Turning it on takes effect only after a restart.
      */
     allowUnauthenticatedRequests?: boolean;
 
     /**
+     * More routes, in the shape Backstage's proxy-backend uses (`proxy.endpoints`): each key is
+     * a route path starting with `/`, each value a target URL or an expanded route, exactly as
+     * for the routes beside this key. A route may be given here or beside, not both (a startup
+     * error names it).
+     *
+     * Example: `endpoints: { '/orders': { target: 'https://sqs.eu-west-1.amazonaws.com' } }`
+     */
+    endpoints?: {
+      [route: string]: string | ProxySigV4Route;
+    };
+
+    /**
      * One route. The key is the route path (starting with `/`); the value is either the target
      * URL (short form: http or https, signed with the default credentials) or an object
-     * (expanded form). `boolean | undefined` is in the union only because TypeScript requires
-     * the index signature to admit `allowUnauthenticatedRequests`; a route must not be a boolean.
+     * (expanded form). `boolean | undefined` and the object of routes are in the union only
+     * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`
+     * and `endpoints`; a route is never a boolean or an object of routes.
      */
     [route: string]:
       | boolean
       | undefined
       | string
-      | {
-          /**
-           * The upstream base URL (http or https). The part of the request path after the
-           * route is appended to its path; the query string is kept.
-           */
-          target: string;
-          /**
-           * ARN of an IAM role to assume (STS AssumeRole) for this route; the temporary
-           * credentials are cached and refreshed before they expire. Absent: the AWS default
-           * credential chain of the backend process is used.
-           */
-          roleArn?: string;
-          /**
-           * Session name for the assumed role (shows in CloudTrail).
-           * Default: `tempAssumeRoleSession`. Only used with `roleArn`.
-           */
-          roleSessionName?: string;
-          /**
-           * The SigV4 signing name of the service, e.g. `execute-api`, `es`, `lambda`, `s3`.
-           * Default: inferred from the target host name (`*.amazonaws.com`); required for
-           * any other host.
-           */
-          service?: string;
-          /**
-           * The AWS region to sign for, e.g. `eu-west-1`. Default: inferred from the target
-           * host name; required for any other host.
-           */
-          region?: string;
-          /**
-           * The HTTP methods the route forwards, from GET, HEAD, POST, PUT, PATCH, DELETE and
-           * OPTIONS. Any other method is answered 405 with an `Allow` header and never reaches
-           * the upstream. Default: every method.
-           */
-          allowedMethods?: string[];
-          /**
-           * Extra request headers to forward, beyond the built-in allowlist (accept,
-           * content-type, if-match, range, x-amz-target, ...). Like those, they are not signed
-           * unless named `x-amz-*`. Headers the proxy sets or strips (authorization, cookie,
-           * host, x-amz-date, x-amz-security-token, hop-by-hop headers...) are refused at
-           * startup. Default: none.
-           *
-           * There is no list for response headers: every response header passes back except
-           * hop-by-hop headers and Set-Cookie.
-           */
-          allowedHeaders?: string[];
-          /**
-           * Static headers added to every request of the route and signed, e.g. an API key.
-           * They replace a client header of the same name. Headers the proxy sets or strips
-           * are refused at startup. Default: none.
-           */
-          headers?: {
-            /** @visibility secret */
-            [name: string]: string;
-          };
-          /**
-           * Who may call the route: `require` (Backstage user or service credentials) or
-           * `dangerously-allow-unauthenticated` (anyone who can reach the backend makes signed
-           * requests with the route's AWS credentials). Default: `require`, or anyone when
-           * `allowUnauthenticatedRequests` is true.
-           */
-          credentials?: 'require' | 'dangerously-allow-unauthenticated';
-          /**
-           * How long to wait for the upstream's response headers (504 after that), as a
-           * Backstage duration: `'30s'`, `'PT30S'` or `{ seconds: 30 }`. The body may stream
-           * for longer. Default: 30 seconds.
-           */
-          timeout?: string | HumanDuration;
-          /**
-           * How long to wait for the TCP connection to the upstream (504 after that), as a
-           * Backstage duration. Default: 10 seconds.
-           */
-          connectTimeout?: string | HumanDuration;
-          /**
-           * The largest request body the route accepts, in bytes; larger bodies are answered
-           * 413 before they are read to the end. Bodies are held in memory to be signed.
-           * Default: 10485760 (10 MiB).
-           */
-          maxRequestBodyBytes?: number;
-        };
+      | ProxySigV4Route
+      | { [route: string]: string | ProxySigV4Route };
   };
+}
+
+/** The expanded form of a route. */
+interface ProxySigV4Route {
+  /**
+   * The upstream base URL (http or https). The part of the request path after the route is
+   * appended to its path; the query string is kept. The proxy connects to this host; see
+   * `hostHeader` to sign for another name.
+   */
+  target: string;
+  /**
+   * The Host the request is signed for and sent with, when it differs from the target's:
+   * connect to an interface VPC endpoint, a private API Gateway's `vpce-...` name, a load
+   * balancer or an IP while the API answers to this name, e.g.
+   * `abc123.execute-api.eu-west-1.amazonaws.com` or `api.example.com`. A host name, optionally
+   * with a port. Service and region are inferred from it first, then from the target.
+   * Default: the target's host.
+   */
+  hostHeader?: string;
+  /**
+   * A named profile of the AWS shared config and credentials files (`~/.aws/config`,
+   * `~/.aws/credentials`, or `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`) to take this
+   * route's credentials from, instead of the default chain. With `roleArn`, the profile's
+   * credentials are the ones that assume the role. Letters, digits, `-`, `_`, `.`.
+   */
+  profile?: string;
+  /**
+   * ARN of an IAM role to assume (STS AssumeRole) for this route; the temporary credentials are
+   * cached and refreshed before they expire. Absent: the AWS default credential chain of the
+   * backend process (or `profile`) is used.
+   */
+  roleArn?: string;
+  /**
+   * Session name for the assumed role (shows in CloudTrail).
+   * Default: `tempAssumeRoleSession`. Only used with `roleArn`.
+   */
+  roleSessionName?: string;
+  /**
+   * The external ID the role's trust policy requires (`sts:ExternalId`), typically for a role
+   * in another organisation's account. 2-1224 characters of letters, digits and `+=,.@:/-_`.
+   * Only used with `roleArn`.
+   */
+  externalId?: string;
+  /**
+   * How long the assumed role's credentials last, as a Backstage duration (`'1h'`, `'PT1H'`,
+   * `{ hours: 1 }`); they are refreshed before they expire. STS allows 15 minutes up to the
+   * role's maximum session duration. Default: STS's default (1 hour). Only used with `roleArn`.
+   */
+  sessionDuration?: string | HumanDuration;
+  /**
+   * The region whose STS endpoint assumes the role, e.g. to keep STS calls in the route's
+   * partition or near the backend. Default: `AWS_REGION` of the backend, else the route's
+   * region. `AWS_ENDPOINT_URL_STS` still wins when set. Only used with `roleArn`.
+   */
+  stsRegion?: string;
+  /**
+   * The SigV4 signing name of the service, e.g. `execute-api`, `es`, `lambda`, `s3`,
+   * `dynamodb`. Default: inferred from the host name (`hostHeader`, else the target's) for
+   * AWS endpoints; required for any other host (custom domains, IPs, loopback).
+   */
+  service?: string;
+  /**
+   * The AWS region to sign for, e.g. `eu-west-1`. Default: inferred from the host name, as
+   * `service`; required for any other host.
+   */
+  region?: string;
+  /**
+   * The HTTP methods the route forwards, from GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS.
+   * Any other method is answered 405 with an `Allow` header and never reaches the upstream.
+   * Default: every method.
+   */
+  allowedMethods?: string[];
+  /**
+   * Extra request headers to forward, beyond the built-in allowlist (accept, content-type,
+   * if-match, range, x-amz-target, ...). Like those, they are not signed unless named
+   * `x-amz-*`. Headers the proxy sets or strips (authorization, cookie, host, x-amz-date,
+   * x-amz-security-token, hop-by-hop headers...) are refused at startup. Default: none.
+   *
+   * There is no list for response headers: every response header passes back except
+   * hop-by-hop headers and Set-Cookie.
+   */
+  allowedHeaders?: string[];
+  /**
+   * Static headers added to every request of the route and signed, e.g. an API key. They
+   * replace a client header of the same name. Headers the proxy sets or strips are refused at
+   * startup. Default: none.
+   */
+  headers?: {
+    /** @visibility secret */
+    [name: string]: string;
+  };
+  /**
+   * Who may call the route: `require` (Backstage user or service credentials) or
+   * `dangerously-allow-unauthenticated` (anyone who can reach the backend makes signed
+   * requests with the route's AWS credentials). Default: `require`, or anyone when
+   * `allowUnauthenticatedRequests` is true. Opening a route takes effect only after a restart.
+   */
+  credentials?: 'require' | 'dangerously-allow-unauthenticated';
+  /**
+   * How long to wait for the upstream's response headers (504 after that), as a Backstage
+   * duration: `'30s'`, `'PT30S'` or `{ seconds: 30 }`. The body may stream for longer.
+   * Default: 30 seconds.
+   */
+  timeout?: string | HumanDuration;
+  /**
+   * How long to wait for the TCP connection to the upstream (504 after that), as a Backstage
+   * duration. Default: 10 seconds.
+   */
+  connectTimeout?: string | HumanDuration;
+  /**
+   * The largest request body the route accepts, in bytes; larger bodies are answered 413
+   * before they are read to the end. Bodies are held in memory to be signed, unless
+   * `unsignedPayload` is set. Default: 10485760 (10 MiB).
+   */
+  maxRequestBodyBytes?: number;
+  /**
+   * When true, the body is not part of the signature: requests are signed with
+   * `x-amz-content-sha256: UNSIGNED-PAYLOAD` and bodies stream to the upstream as they arrive,
+   * never held, so `maxRequestBodyBytes` can be large (e.g. S3 uploads of gigabytes). Such
+   * bodies need a `content-length` (411 without one). The signature then no longer covers the
+   * body (use an https target), and only services that accept unsigned payloads can be called
+   * this way: Amazon S3 documents it (PutObject, UploadPart); services that require the payload
+   * hash in the signature refuse such requests. Default: false.
+   */
+  unsignedPayload?: boolean;
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * Largest request body the proxy reads into memory (the addon signs the whole body), for paths no
@@ -16,6 +16,39 @@ export class PayloadTooLargeError extends Error {
     super(`Request body is larger than the limit of ${limit} bytes`);
     this.name = 'PayloadTooLargeError';
   }
+}
+
+/**
+ * 411: a body to stream (a route with `unsignedPayload`) must declare its length: the upstream
+ * is sent exactly `content-length` bytes, announced before the first one is read.
+ */
+export class LengthRequiredError extends Error {
+  readonly statusCode = 411;
+  readonly code = 'LENGTH_REQUIRED';
+
+  constructor() {
+    super('This route streams request bodies: send a content-length header (chunked bodies are refused)');
+    this.name = 'LengthRequiredError';
+  }
+}
+
+/**
+ * The length of a request body that will be streamed, not read: its `content-length`, checked
+ * against `limit` before a byte is read. `undefined` for a request without a body (neither
+ * content-length nor transfer-encoding). Throws LengthRequiredError for a body of unknown
+ * length, PayloadTooLargeError above the limit.
+ */
+export function declaredBodyLength(req: IncomingMessage, limit: number): number | undefined {
+  const declared = req.headers['content-length'];
+  if (declared === undefined) {
+    if (req.headers['transfer-encoding'] !== undefined) throw new LengthRequiredError();
+    return undefined;
+  }
+  // Node's parser already refuses malformed and conflicting lengths; this is a backstop.
+  const length = Number(declared);
+  if (!Number.isSafeInteger(length) || length < 0) throw new LengthRequiredError();
+  if (length > limit) throw new PayloadTooLargeError(limit);
+  return length;
 }
 
 /** The client went away while its body was being read: there is nobody left to answer. */
@@ -78,4 +111,95 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     req.once('error', onError);
     req.once('close', onClose);
   });
+}
+
+/** How much of a streamed body may wait in memory for the addon to take it. */
+const STREAM_QUEUE_BYTES = 64 * 1024;
+
+/** A request body on its way to the addon as a web stream. */
+export interface StreamedBody {
+  stream: ReadableStream<Uint8Array>;
+  /**
+   * Stops feeding the stream and drains what the client still sends. The addon drops a body it
+   * refused, or that the upstream answered before reading to the end, without cancelling it.
+   */
+  release(): void;
+}
+
+/**
+ * The request body as a web stream for the addon's `handleStream`, read only as fast as the
+ * addon takes it. Unlike `Readable.toWeb`, which destroys the socket when the stream is
+ * cancelled, it never cuts the connection: a body nobody reads to the end is drained (see
+ * {@link discardRestOfBody}), so the client still gets the answer.
+ */
+export function streamRequestBody(req: IncomingMessage, res: ServerResponse): StreamedBody {
+  let detach = () => {};
+  const release = () => {
+    detach();
+    discardRestOfBody(req, res);
+  };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const onData = (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        };
+        const onEnd = () => {
+          detach();
+          controller.close();
+        };
+        const onAbort = () => {
+          detach();
+          controller.error(new ClientClosedError());
+        };
+        detach = () => {
+          req.off('data', onData);
+          req.off('end', onEnd);
+          req.off('error', onAbort);
+          req.off('close', onAbort);
+          req.pause();
+        };
+        req.on('data', onData);
+        req.once('end', onEnd);
+        req.once('error', onAbort);
+        req.once('close', onAbort); // 'close' before 'end': the connection was lost mid-body
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel: release,
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: STREAM_QUEUE_BYTES }),
+  );
+  return { stream, release };
+}
+
+/** How long a refused body may keep arriving after the answer before the socket is cut. */
+const DISCARD_LINGER_MS = 5_000;
+
+/**
+ * After refusing a body (411, 413, or an answer the upstream gave before reading it all), reads
+ * and drops the rest instead of closing at once: closing a socket with unread input resets the
+ * connection, and the client may then lose the answer itself. A client that keeps sending longer
+ * than DISCARD_LINGER_MS after the answer loses its connection.
+ */
+export function discardRestOfBody(req: IncomingMessage, res: ServerResponse): void {
+  if (req.readableEnded) return;
+  const socket = req.socket;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (timer) clearTimeout(timer);
+  };
+  const linger = () => {
+    if (req.readableEnded) return;
+    timer = setTimeout(() => socket.destroy(), DISCARD_LINGER_MS);
+    timer.unref();
+  };
+  req.once('end', stop);
+  req.once('close', stop);
+  if (res.writableFinished) linger();
+  else res.once('finish', linger);
+  req.resume();
 }

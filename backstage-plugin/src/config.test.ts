@@ -191,6 +191,36 @@ function policyErrors(): Array<[string, Record<string, unknown>, RegExp]> {
 }
 
 describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
+  it('accepts every route key, also under endpoints, where header values are secret too', async () => {
+    const schema = await loadConfigSchema({
+      dependencies: [],
+      packagePaths: [path.resolve(__dirname, '..', 'package.json')],
+    });
+    const route = {
+      target: 'https://vpce-0a1b-c2d3.execute-api.us-east-1.vpce.amazonaws.com/prod',
+      hostHeader: 'abc123.execute-api.us-east-1.amazonaws.com',
+      profile: 'team-a',
+      roleArn: ROLE_ARN,
+      externalId: 'team-a:42',
+      sessionDuration: { hours: 1 },
+      stsRegion: 'us-east-1',
+      unsignedPayload: false,
+      headers: { 'x-api-key': 'value-1' },
+    };
+    const data = { proxysigv4: { '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };
+    // process() validates against the schema and throws on a violation.
+    const [secret] = schema.process([{ data, context: 'test' }], { visibility: ['secret'] });
+    assert.deepEqual(secret.data, {
+      proxysigv4: { '/r': { headers: { 'x-api-key': 'value-1' } }, endpoints: { '/e': { headers: { 'x-api-key': 'value-1' } } } },
+    });
+    assert.throws(
+      () => schema.process([{ data: { proxysigv4: { endpoints: { '/e': { ...route, unsignedPayload: 'yes' } } } }, context: 'test' }]),
+      /unsignedPayload/,
+    );
+    // The addon takes the same config.
+    assert.deepEqual([...createSigV4Proxy(readProxySigV4Settings(new ConfigReader(data))).routes].sort(), ['/e', '/r', '/s']);
+  });
+
   it("marks a route's header values secret and shows nothing to the frontend", async () => {
     const schema = await loadConfigSchema({
       dependencies: [],

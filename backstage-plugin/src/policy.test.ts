@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { RouteInfo } from 'proxy-sigv4-native';
-import { openRouteKeys, requiresCredentials, unauthenticatedPolicyPaths } from './policy';
+import {
+  admittedByPolicies,
+  openRouteKeys,
+  requiresCredentials,
+  routesAwaitingRestart,
+  unauthenticatedPolicyPaths,
+} from './policy';
 import { USER_TOKEN, bearer, errorBody, rawRequest, routeTo, startProxyBackend, startUpstream } from './testing/harness';
 import type { TestProxyBackend, VerifyingUpstream } from './testing/harness';
 
@@ -36,6 +42,26 @@ describe('credentials rule', () => {
 async function get(backend: TestProxyBackend, path: string, headers: Record<string, string> = {}) {
   return rawRequest(backend.port, `/api/proxy-sigv4${path}`, { headers });
 }
+
+describe('auth policies after a config change', () => {
+  const route = { maxRequestBodyBytes: 1, streamRequestBody: false };
+  const open = (key: string): RouteInfo => ({ ...route, key, credentials: 'dangerously-allow-unauthenticated' });
+
+  it('admits a route through a policy for it, for a parent segment, or for /', () => {
+    assert.equal(admittedByPolicies('/a', ['/a']), true);
+    assert.equal(admittedByPolicies('/a/b', ['/a']), true);
+    assert.equal(admittedByPolicies('/ab', ['/a']), false);
+    assert.equal(admittedByPolicies('/A/b', ['/a']), true); // Backstage's matching ignores case
+    assert.equal(admittedByPolicies('/b', ['/a']), false);
+    assert.equal(admittedByPolicies('/b', ['/', '/a']), true);
+  });
+
+  it('lists the routes (and unmatched paths) a change opens that the startup policies do not', () => {
+    assert.deepEqual(routesAwaitingRestart([open('/a'), open('/a/b'), open('/c')], false, ['/a']), ['/c']);
+    assert.deepEqual(routesAwaitingRestart([open('/a')], true, ['/a']), ['paths that match no route']);
+    assert.deepEqual(routesAwaitingRestart([open('/a'), { ...route, key: '/p' }], true, ['/']), []);
+  });
+});
 
 describe('per-route credentials under allowUnauthenticatedRequests: true', { timeout: 60_000 }, () => {
   let upstream: VerifyingUpstream;

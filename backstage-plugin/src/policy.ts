@@ -34,3 +34,36 @@ export function unauthenticatedPolicyPaths(
   const paths = openRouteKeys(routes, allowUnauthenticatedRequests);
   return allowUnauthenticatedRequests ? ['/', ...paths] : paths;
 }
+
+/**
+ * Whether an `unauthenticated` auth policy registered for one of `policyPaths` lets
+ * credential-less requests for `routeKey` past Backstage's barrier. Such policies match by path
+ * prefix, segment by segment and ignoring case (`/a` admits `/a/b` and `/A`, not `/ab`); `/`
+ * admits everything.
+ */
+export function admittedByPolicies(routeKey: string, policyPaths: readonly string[]): boolean {
+  const key = routeKey.toLowerCase();
+  return policyPaths.some((policy) => {
+    const path = policy.toLowerCase();
+    return path === '/' || key === path || key.startsWith(`${path}/`);
+  });
+}
+
+/**
+ * The routes a changed config opens to credential-less callers that the auth policies
+ * registered at startup (`policyPaths`) do not admit: Backstage's barrier keeps refusing such
+ * callers (401) until the backend restarts and registers new policies. When the global
+ * `allowUnauthenticatedRequests` was turned on after startup, the paths that match no route
+ * are listed too.
+ */
+export function routesAwaitingRestart(
+  routes: readonly RouteInfo[],
+  allowUnauthenticatedRequests: boolean,
+  policyPaths: readonly string[],
+): string[] {
+  const waiting = openRouteKeys(routes, allowUnauthenticatedRequests).filter(
+    (key) => !admittedByPolicies(key, policyPaths),
+  );
+  if (allowUnauthenticatedRequests && !policyPaths.includes('/')) waiting.push('paths that match no route');
+  return waiting;
+}

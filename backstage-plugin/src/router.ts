@@ -13,10 +13,24 @@ import type {
 import type { Config } from '@backstage/config';
 import { CancelSignal } from 'proxy-sigv4-native';
 import type { ProxyErrorInfo, ProxyResponse, RouteInfo, SigV4Proxy } from 'proxy-sigv4-native';
-import { ClientClosedError, DEFAULT_BODY_LIMIT_BYTES, readRawBody } from './body';
+import {
+  ClientClosedError,
+  DEFAULT_BODY_LIMIT_BYTES,
+  declaredBodyLength,
+  discardRestOfBody,
+  readRawBody,
+  streamRequestBody,
+} from './body';
+import type { StreamedBody } from './body';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
 import { sendErrorJson, statusOf } from './errors';
-import { closedRouteKeys, openRouteKeys, requiresCredentials, unauthenticatedPolicyPaths } from './policy';
+import {
+  closedRouteKeys,
+  openRouteKeys,
+  requiresCredentials,
+  routesAwaitingRestart,
+  unauthenticatedPolicyPaths,
+} from './policy';
 
 /** Options of {@link createRouter}. */
 export interface RouterOptions {
@@ -41,6 +55,21 @@ export interface ProxyRouter {
   router: express.Router;
   /** Paths (below the mount point) to register as `unauthenticated` auth policies. */
   unauthenticatedPaths: string[];
+  /**
+   * Re-reads `proxysigv4` from the config and serves its routes from the next request on;
+   * requests already under way finish on the routes they started with. Returns false when
+   * `proxysigv4` did not change. Throws (ProxySigV4ConfigError for an invalid config) and keeps
+   * the routes in force when the new config cannot be served.
+   */
+  reload(): boolean;
+}
+
+/** The routes in force: replaced whole by a reload, read once by each request. */
+interface RouteTable {
+  proxy: SigV4Proxy;
+  allowUnauthenticatedRequests: boolean;
+  /** The `proxysigv4` object it was built from, to skip reloads that do not change it. */
+  source: string;
 }
 
 /**
@@ -59,9 +88,36 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   return (await createProxyRouter(options)).router;
 }
 
-/** {@link createRouter}, plus the auth policies the new backend's plugin registers. */
+/**
+ * {@link createRouter}, plus the auth policies the new backend's plugin registers and the
+ * `reload` it calls when the config changes.
+ */
 export async function createProxyRouter(options: RouterOptions): Promise<ProxyRouter> {
   const { logger, config, httpAuth, auditor } = options;
+  let current = loadRouteTable(config, httpAuth);
+  const routes = current.proxy.routeInfos;
+  logRoutes(logger, 'serving', routes, current.allowUnauthenticatedRequests);
+  // Backstage cannot remove or add auth policies after startup: these stay for the process.
+  const unauthenticatedPaths = unauthenticatedPolicyPaths(routes, current.allowUnauthenticatedRequests);
+
+  return {
+    router: buildRouter({ routes: () => current, logger, auditor, httpAuth }),
+    unauthenticatedPaths,
+    reload() {
+      const next = loadRouteTable(config, httpAuth);
+      if (next.source === current.source) return false;
+      current = next;
+      logReload(logger, next, unauthenticatedPaths);
+      return true;
+    },
+  };
+}
+
+/**
+ * Reads and validates `proxysigv4` into the routes to serve. Throws when it is invalid or when
+ * it needs credentials checked and there is no `httpAuth` to check them with.
+ */
+function loadRouteTable(config: Config, httpAuth: HttpAuthService | undefined): RouteTable {
   const settings = readProxySigV4Settings(config);
   const { allowUnauthenticatedRequests } = settings;
   if (!allowUnauthenticatedRequests && !httpAuth) {
@@ -72,28 +128,44 @@ export async function createProxyRouter(options: RouterOptions): Promise<ProxyRo
     );
   }
   const proxy = createSigV4Proxy(settings);
-  const routes = proxy.routeInfos;
-  const closed = closedRouteKeys(routes, allowUnauthenticatedRequests);
+  const closed = closedRouteKeys(proxy.routeInfos, allowUnauthenticatedRequests);
   if (!httpAuth && closed.length > 0) {
     throw new Error(
       `proxy-sigv4: createRouter needs \`httpAuth\`: route(s) ${closed.join(', ')} set ` +
         '`credentials: require`',
     );
   }
-  logStartup(logger, routes, allowUnauthenticatedRequests);
-
-  return {
-    router: buildRouter({ proxy, logger, auditor, httpAuth, allowUnauthenticatedRequests }),
-    unauthenticatedPaths: unauthenticatedPolicyPaths(routes, allowUnauthenticatedRequests),
-  };
+  return { proxy, allowUnauthenticatedRequests, source: JSON.stringify(settings.raw) };
 }
 
-/** Says at startup what is served, and loudly which routes serve callers without credentials. */
-function logStartup(logger: LoggerService, routes: readonly RouteInfo[], allowUnauthenticatedRequests: boolean): void {
+/**
+ * Says what a reload changed to, and which routes the new config opens that keep requiring
+ * credentials: Backstage's barrier in front of the router still refuses credential-less callers
+ * for any path the startup auth policies did not open, until the backend restarts.
+ */
+function logReload(logger: LoggerService, table: RouteTable, policyPaths: readonly string[]): void {
+  const routes = table.proxy.routeInfos;
+  logRoutes(logger, 'config changed; now serving', routes, table.allowUnauthenticatedRequests);
+  const waiting = routesAwaitingRestart(routes, table.allowUnauthenticatedRequests, policyPaths);
+  if (waiting.length > 0) {
+    logger.warn(
+      'proxy-sigv4: opened by the config change, but still requiring Backstage credentials until the ' +
+        `backend restarts (auth policies are registered at startup only): ${waiting.join(', ')}`,
+    );
+  }
+}
+
+/** Says what is served, and loudly which routes serve callers without credentials. */
+function logRoutes(
+  logger: LoggerService,
+  what: string,
+  routes: readonly RouteInfo[],
+  allowUnauthenticatedRequests: boolean,
+): void {
   if (routes.length === 0) {
-    logger.info('proxy-sigv4: no routes configured (proxysigv4 is empty or absent)');
+    logger.info(`proxy-sigv4: ${what} no routes (proxysigv4 is empty or absent)`);
   } else {
-    logger.info(`proxy-sigv4: serving routes ${routes.map((r) => r.key).join(', ')}`);
+    logger.info(`proxy-sigv4: ${what} routes ${routes.map((r) => r.key).join(', ')}`);
   }
   if (allowUnauthenticatedRequests) {
     logger.warn('proxy-sigv4: allowUnauthenticatedRequests is true: requests need no credentials');
@@ -105,14 +177,16 @@ function logStartup(logger: LoggerService, routes: readonly RouteInfo[], allowUn
 }
 
 interface BuildOptions {
-  proxy: SigV4Proxy;
+  /** The routes in force; each request reads them once and keeps them to its end. */
+  routes: () => RouteTable;
   logger: LoggerService;
   auditor?: AuditorService;
   /** Checks credentials where required; present whenever a request can require them. */
   httpAuth?: HttpAuthService;
-  /** The default for routes without their own `credentials`, and for unmatched paths. */
-  allowUnauthenticatedRequests: boolean;
 }
+
+/** A request body as the addon takes it: read whole, or only measured and streamed through. */
+type OutgoingBody = { streamed: false; bytes?: Buffer } | { streamed: true; length: number; upload: StreamedBody };
 
 /** What the end of one request needs to know: timing, the audit event and how it failed. */
 interface Exchange {
@@ -159,8 +233,8 @@ function buildRouter(options: BuildOptions): express.Router {
     if (status >= 500) {
       logger.error(`proxy-sigv4: request failed with status ${status}: ${name}: ${message}`);
     }
-    if (status === 413) {
-      discardRestOfBody(req);
+    if (status === 411 || status === 413) {
+      discardRestOfBody(req, res); // a refused body that was never read
     }
     const code = codeOf(error);
     sendErrorJson(req, res, status, { name, message, ...(code && { code }) });
@@ -180,24 +254,42 @@ function logRequest(logger: LoggerService, req: Request, res: Response, duration
 }
 
 async function handleRequest(req: Request, res: Response, exchange: Exchange, options: BuildOptions): Promise<void> {
-  const { proxy, logger, auditor } = options;
+  const { logger, auditor } = options;
+  // A config reload mid-request must not change the rules (or the proxy) this request runs on.
+  const { proxy, allowUnauthenticatedRequests } = options.routes();
   const route = proxy.routeFor(req.url);
 
   // (1) Authentication, per route. The new backend's credentials barrier may already have run,
   // but its unauthenticated policies are prefix matches (an open `/a` also opens a route
   // `/a/b`), so this check is the authoritative one; it also makes the router safe on its own
   // (legacy mounting) and is cheap (credentials are cached per request).
-  if (requiresCredentials(route, options.allowUnauthenticatedRequests)) {
+  if (requiresCredentials(route, allowUnauthenticatedRequests)) {
     await authenticate(req, options.httpAuth);
   }
   if (res.destroyed) return; // the client left while it was being authenticated
 
   exchange.audit = startAuditEvent(auditor, req, route, logger);
 
-  // (2) The raw body, for every content type, up to the route's limit: the addon signs exactly
-  // these bytes. Unmatched paths get the default limit (the addon answers 404 anyway).
-  const body = await readRawBody(req, route?.maxRequestBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES);
+  // (2) The body, up to the route's limit.
+  const body = await outgoingBody(req, res, route);
+  try {
+    await exchangeWithUpstream(req, res, exchange, proxy, body, logger);
+  } finally {
+    // The addon lets go of a streamed body it refused, or that the upstream answered before
+    // reading to the end, without consuming the rest: drain it, or the client may lose the answer.
+    if (body.streamed) body.upload.release();
+  }
+}
 
+/** Steps (3) to (5): the addon's exchange with the upstream, and the answer to the client. */
+async function exchangeWithUpstream(
+  req: Request,
+  res: Response,
+  exchange: Exchange,
+  proxy: SigV4Proxy,
+  body: OutgoingBody,
+  logger: LoggerService,
+): Promise<void> {
   // The audit record says "initiated" before anything goes upstream.
   await exchange.audit;
 
@@ -207,10 +299,7 @@ async function handleRequest(req: Request, res: Response, exchange: Exchange, op
   res.once('close', () => {
     if (!res.writableFinished) cancel.cancel();
   });
-  const response = await proxy.handle(
-    { method: req.method, url: req.url, headers: req.rawHeaders, body },
-    cancel,
-  );
+  const response = await send(proxy, req, body, cancel);
 
   // (4) The proxy itself answers (bad path, no route, method not allowed, upstream unreachable...).
   const proxyError = response.error;
@@ -223,6 +312,31 @@ async function handleRequest(req: Request, res: Response, exchange: Exchange, op
 
   // (5) The upstream's answer, streamed.
   await streamResponse(req, res, response, exchange);
+}
+
+/**
+ * For routes with `unsignedPayload`, only the declared length is checked (411 without one, 413
+ * above the limit) and the body streams to the upstream unheld. Otherwise the raw body is read,
+ * for every content type: the addon signs exactly these bytes. Unmatched paths get the default
+ * limit (the addon answers 404 anyway).
+ */
+async function outgoingBody(req: Request, res: Response, route: RouteInfo | null): Promise<OutgoingBody> {
+  const limit = route?.maxRequestBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  if (route?.streamRequestBody) {
+    const length = declaredBodyLength(req, limit);
+    // Nothing to stream: an empty body goes the buffered way.
+    return length ? { streamed: true, length, upload: streamRequestBody(req, res) } : { streamed: false };
+  }
+  return { streamed: false, bytes: await readRawBody(req, limit) };
+}
+
+/** Hands the request to the addon, its body read whole or streamed from `req`. */
+function send(proxy: SigV4Proxy, req: Request, body: OutgoingBody, cancel: CancelSignal): Promise<ProxyResponse> {
+  const request = { method: req.method, url: req.url, headers: req.rawHeaders };
+  if (!body.streamed) {
+    return proxy.handle({ ...request, body: body.bytes }, cancel);
+  }
+  return proxy.handleStream(request, body.length, body.upload.stream, cancel);
 }
 
 /** Requires user or service credentials (throws AuthenticationError / NotAllowedError otherwise). */
@@ -296,31 +410,6 @@ function asError(error: unknown): Error {
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-/** How long a refused (413) body may keep arriving after the answer before the socket is cut. */
-const DISCARD_LINGER_MS = 5_000;
-
-/**
- * After a 413, reads and drops the rest of the body instead of closing at once: closing a socket
- * with unread input resets the connection, and the client may then lose the 413 itself. A client
- * that keeps sending longer than DISCARD_LINGER_MS after the answer loses its connection.
- */
-function discardRestOfBody(req: Request): void {
-  if (req.readableEnded) return;
-  const socket = req.socket;
-  let timer: NodeJS.Timeout | undefined;
-  const stop = () => {
-    if (timer) clearTimeout(timer);
-  };
-  req.once('end', stop);
-  req.once('close', stop);
-  req.res?.once('finish', () => {
-    if (req.readableEnded) return;
-    timer = setTimeout(() => socket.destroy(), DISCARD_LINGER_MS);
-    timer.unref();
-  });
-  req.resume();
 }
 
 /** Groups flat `[name, value, ...]` pairs by lower-cased name, keeping order of values. */

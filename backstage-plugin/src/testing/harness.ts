@@ -105,6 +105,12 @@ export interface TestProxyBackend {
   stop(): Promise<void>;
 }
 
+/** A {@link startProxyBackend} backend, whose config can change while it runs. */
+export interface ReloadableProxyBackend extends TestProxyBackend {
+  /** Replaces the whole app config, as a config file change would; subscribers run at once. */
+  updateConfig(config: JsonObject): void;
+}
+
 /** One line as a {@link CapturingLogger} kept it. */
 export interface LogLine {
   level: 'error' | 'warn' | 'info' | 'debug';
@@ -162,15 +168,19 @@ export interface ProxyBackendOptions {
  * The auditor is Backstage's own (it logs through the plugin's logger).
  * On a startup failure the backend's server is closed before the error is rethrown.
  */
-export async function startProxyBackend(config: JsonObject, options: ProxyBackendOptions = {}): Promise<TestProxyBackend> {
+export async function startProxyBackend(
+  config: JsonObject,
+  options: ProxyBackendOptions = {},
+): Promise<ReloadableProxyBackend> {
   const lifecycle = new TestRootLifecycle();
   const logs = options.logs;
+  const rootConfig = mockServices.rootConfig({ data: config });
   let backend;
   try {
     backend = await startTestBackend({
       features: [
         import('../index'),
-        mockServices.rootConfig.factory({ data: config }),
+        createServiceFactory({ service: coreServices.rootConfig, deps: {}, factory: () => rootConfig }),
         mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
         createServiceFactory({
           service: coreServices.rootLifecycle,
@@ -196,6 +206,7 @@ export async function startProxyBackend(config: JsonObject, options: ProxyBacken
       started.server.closeAllConnections();
       await started.stop();
     },
+    updateConfig: (data) => rootConfig.update({ data }),
   };
 }
 
