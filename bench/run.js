@@ -16,6 +16,7 @@
 // bench/setup.sh installs what it needs; bench/run.sh does both.
 
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -132,9 +133,18 @@ function machine(addon) {
   };
 }
 
-async function upstreamStats(upstream) {
-  const response = await fetch(`${upstream.info.controlUrl}/stats`);
-  return response.json();
+/** The upstream's counters, over its control socket. */
+function upstreamStats(upstream) {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ socketPath: upstream.info.controlSocket, path: '/stats', timeout: 10_000, agent: false }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve(JSON.parse(text)));
+    });
+    request.on('timeout', () => request.destroy(new Error('upstream control socket did not answer')));
+    request.on('error', reject);
+  });
 }
 
 /**
@@ -289,8 +299,15 @@ function signPhase(o, addon) {
 }
 
 /** --report: renders RESULTS.md and chart.svg again from bench/results.json, measuring nothing. */
+/** The latest soak run (bench/soak.js writes it; it is run on its own). */
+function readSoak(results) {
+  const soakFile = path.join(BENCH, 'soak-result.json');
+  if (fs.existsSync(soakFile)) results.soak = JSON.parse(fs.readFileSync(soakFile, 'utf8'));
+}
+
 function rerender() {
   const results = JSON.parse(fs.readFileSync(path.join(BENCH, 'results.json'), 'utf8'));
+  readSoak(results);
   results.summary = summarise(results);
   const { markdown, svg } = writeReport(results);
   fs.writeFileSync(path.join(BENCH, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -350,8 +367,7 @@ async function main() {
   results.machine.loadAverageAtEnd = os.loadavg().map((n) => Number(n.toFixed(2)));
   results.durationSeconds = Math.round((Date.now() - started.getTime()) / 1000);
 
-  const soakFile = path.join(BENCH, 'soak-result.json');
-  if (fs.existsSync(soakFile)) results.soak = JSON.parse(fs.readFileSync(soakFile, 'utf8'));
+  readSoak(results);
   results.summary = summarise(results);
 
   const { markdown, svg } = writeReport(results);

@@ -4,13 +4,17 @@
 //   GET /__bytes?size=N   streams N bytes in 64 KiB writes, waiting for 'drain' when a write
 //                         returns false (backpressure), for the large-response test.
 //   anything else         200 with bench/lib/bodies.js's SMALL_BODY
-// A control server on a second port (its connections are not counted) answers
+// A control server on a Unix socket answers (not TCP: a peer that opens a connection per request
+// can use up the loopback's ephemeral ports, and the harness must still reach this)
 //   GET /stats            { "accepted", "requests", "sigv4Requests" }: TCP connections accepted
 //                         so far, requests answered, and how many carried a SigV4 Authorization
 //                         header (checked by prefix only, to show who signs)
-// Prints one JSON line `{ "url", "controlUrl", "pid" }` when listening on 127.0.0.1.
+// Prints one JSON line `{ "url", "controlSocket", "pid" }` when listening on 127.0.0.1.
 
+const fs = require('node:fs');
 const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
 const { SMALL_BODY } = require('./bodies');
 
 const CHUNK = Buffer.alloc(64 * 1024, 'abcdefghijklmnopqrstuvwxyz012345');
@@ -71,14 +75,13 @@ const control = http.createServer((req, res) => {
   res.writeHead(404).end();
 });
 
+const controlSocket = path.join(os.tmpdir(), `proxy-sigv4-bench-upstream-${process.pid}.sock`);
+fs.rmSync(controlSocket, { force: true });
+
 server.listen(0, '127.0.0.1', () => {
-  control.listen(0, '127.0.0.1', () => {
+  control.listen(controlSocket, () => {
     process.stdout.write(
-      `${JSON.stringify({
-        url: `http://127.0.0.1:${server.address().port}`,
-        controlUrl: `http://127.0.0.1:${control.address().port}`,
-        pid: process.pid,
-      })}\n`,
+      `${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}`, controlSocket, pid: process.pid })}\n`,
     );
   });
 });
@@ -87,5 +90,6 @@ process.on('SIGTERM', () => {
   server.closeAllConnections();
   server.close();
   control.close();
+  fs.rmSync(controlSocket, { force: true });
   process.exit(0);
 });

@@ -1,16 +1,32 @@
 'use strict';
 // Runs wrk against a URL and parses its summary.
 
-const { execFileSync } = require('node:child_process');
+const { execFile, execFileSync } = require('node:child_process');
 
 /**
  * @returns {{ requests: number, rps: number, p50Ms: number, p99Ms: number, socketErrors: number,
  *   non2xx: number, raw: string }}
  */
-function runWrk({ url, connections, seconds, headers = {}, threads = 2 }) {
+function runWrk(options) {
+  const raw = execFileSync('wrk', wrkArgs(options), { encoding: 'utf8', timeout: (options.seconds + 60) * 1000 });
+  return parseWrk(raw);
+}
+
+/** runWrk without blocking, so the caller can sample while wrk runs. */
+function runWrkAsync(options) {
+  return new Promise((resolve, reject) => {
+    const timeout = (options.seconds + 60) * 1000;
+    execFile('wrk', wrkArgs(options), { encoding: 'utf8', timeout }, (error, raw) => (error ? reject(error) : resolve(parseWrk(raw))));
+  });
+}
+
+function wrkArgs({ url, connections, seconds, headers = {}, threads = 2 }) {
   const args = ['-t', String(Math.min(threads, connections)), '-c', String(connections), '-d', `${seconds}s`, '--latency', '--timeout', '10s'];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
-  const raw = execFileSync('wrk', [...args, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  return [...args, url];
+}
+
+function parseWrk(raw) {
   const number = (re) => {
     const match = re.exec(raw);
     return match ? Number(match[1]) : 0;
@@ -32,4 +48,4 @@ function runWrk({ url, connections, seconds, headers = {}, threads = 2 }) {
   };
 }
 
-module.exports = { runWrk };
+module.exports = { runWrk, runWrkAsync };
