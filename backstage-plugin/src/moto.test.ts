@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { JsonObject } from '@backstage/types';
 import { signRequestSync } from 'proxy-sigv4-native';
-import { REPO_ROOT, USER_TOKEN, bearer, rawRequest, startProxyBackend } from './testing/harness';
+import { bearer, rawRequest, readText, REPO_ROOT, startProxyBackend, USER_TOKEN } from './testing/harness';
 import type { TestProxyBackend } from './testing/harness';
 
 interface EnforcingMoto {
@@ -227,12 +227,7 @@ function upload(url: string, size: number, hash: crypto.Hash): Promise<{ status:
     });
     req.setTimeout(120_000, () => req.destroy(new Error('no answer to the upload within 120 s')));
     req.once('error', reject);
-    req.once('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    req.once('response', (res) => readText(res).then(resolve, reject));
     writeGenerated(req, size, hash).then(() => req.end(), (error: Error) => req.destroy(error));
   });
 }

@@ -13,7 +13,16 @@ import {
   routesAwaitingRestart,
   unauthenticatedPolicyPaths,
 } from './policy';
-import { USER_TOKEN, bearer, errorBody, rawRequest, routeTo, startProxyBackend, startUpstream } from './testing/harness';
+import {
+  bearer,
+  errorBody,
+  rawRequest,
+  readText,
+  routeTo,
+  startProxyBackend,
+  startUpstream,
+  USER_TOKEN,
+} from './testing/harness';
 import type { TestProxyBackend, VerifyingUpstream } from './testing/harness';
 
 describe('credentials rule', () => {
@@ -257,12 +266,7 @@ describe('maxRequestBodyBytes', { timeout: 60_000 }, () => {
       });
       req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
       req.once('error', reject);
-      req.once('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      req.once('response', (res) => readText(res).then(resolve, reject));
       for (const part of parts) req.write(part);
       if (contentLength === undefined || parts.length > 0) req.end();
       else req.flushHeaders(); // the head only: the answer must come from content-length alone

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { JsonObject } from '@backstage/types';
-import { USER_TOKEN, bearer, routeTo, startProxyBackend, startUpstream, waitFor } from './testing/harness';
+import { bearer, readText, routeTo, startProxyBackend, startUpstream, USER_TOKEN, waitFor } from './testing/harness';
 import type { LogLine, TestProxyBackend, VerifyingUpstream } from './testing/harness';
 
 const MiB = 1024 * 1024;
@@ -36,13 +36,7 @@ function put(url: string, body: Buffer, options: { chunked?: boolean; agent?: ht
     });
     req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
     req.once('error', reject);
-    req.once('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.once('error', reject);
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    req.once('response', (res) => readText(res).then(resolve, reject));
     let offset = 0;
     const pump = () => {
       while (offset < body.length) {

@@ -247,6 +247,17 @@ export async function freePort(): Promise<number> {
 export const USER_TOKEN = mockCredentials.user.token();
 export const SERVICE_TOKEN = mockCredentials.service.token();
 
+/** A response's status and whole body as text. */
+export function readText(res: http.IncomingMessage): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (body += chunk));
+    res.once('error', reject);
+    res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+  });
+}
+
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
