@@ -5,6 +5,7 @@
 const path = require('node:path');
 
 const addon = require(path.join(__dirname, '..', '..'));
+const { useStaticCredentials, isolateFromMachine } = require('./aws-env');
 
 /** Demo credentials that only the verifying upstream knows. */
 const DEMO_CREDENTIALS = {
@@ -12,25 +13,9 @@ const DEMO_CREDENTIALS = {
   secretAccessKey: 'proxy-sigv4-test-secret-0123456789abcdef',
 };
 
-/** Points the default credential chain at static credentials and nothing else (no IMDS wait). */
+/** Signs with DEMO_CREDENTIALS (and `sessionToken`, if given), nothing from the machine. */
 function useEnvironmentCredentials({ sessionToken } = {}) {
-  process.env.AWS_ACCESS_KEY_ID = DEMO_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = DEMO_CREDENTIALS.secretAccessKey;
-  if (sessionToken) process.env.AWS_SESSION_TOKEN = sessionToken;
-  else delete process.env.AWS_SESSION_TOKEN;
-  isolateFromMachine();
-}
-
-/** Keeps the chain away from this machine's own AWS files and metadata service. */
-function isolateFromMachine() {
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
-  process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials';
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_WEB_IDENTITY_TOKEN_FILE;
-  delete process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
-  delete process.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
+  useStaticCredentials({ ...DEMO_CREDENTIALS, sessionToken });
 }
 
 /** Sends one request through `proxy` and reads the whole answer. */

@@ -26,12 +26,11 @@ interface VerifyingUpstream {
 
 async function main(): Promise<void> {
   // Demo AWS credentials for the default chain, before the plugin (the addon) needs them.
-  process.env.AWS_ACCESS_KEY_ID = DEMO_ACCESS_KEY_ID;
-  process.env.AWS_SECRET_ACCESS_KEY = DEMO_SECRET_ACCESS_KEY;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { useStaticCredentials } = require(path.resolve(__dirname, '../../__test__/support/aws-env.js')) as {
+    useStaticCredentials(credentials: { accessKeyId: string; secretAccessKey: string }): void;
+  };
+  useStaticCredentials({ accessKeyId: DEMO_ACCESS_KEY_ID, secretAccessKey: DEMO_SECRET_ACCESS_KEY });
 
   // The repository's verifying upstream (strict: 403 on a bad signature).
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -13,6 +13,7 @@
 const path = require('node:path');
 const { createRequire } = require('node:module');
 const { BENCH_CREDENTIALS, BENCH_TOKEN } = require('./credentials');
+const { useStaticCredentials } = require('../../__test__/support/aws-env');
 const { SMALL_BODY } = require('./bodies');
 
 const peersDir = path.resolve(__dirname, '../peers');
@@ -99,12 +100,7 @@ const SUBJECTS = {
 async function main() {
   if (!SUBJECTS[SUBJECT]) throw new Error(`BENCH_SUBJECT must be one of ${Object.keys(SUBJECTS).join(', ')}`);
   process.env.LOG_LEVEL = process.env.LOG_LEVEL || 'warn';
-  process.env.AWS_ACCESS_KEY_ID = BENCH_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = BENCH_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-  process.env.AWS_REGION = REGION;
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  useStaticCredentials(BENCH_CREDENTIALS);
   const framework = loadFramework();
   const { createBackend, coreServices, createServiceFactory, ConfigReader } = framework;
   const subject = SUBJECTS[SUBJECT](framework);

@@ -15,16 +15,16 @@ import { mockCredentials, mockServices, startTestBackend } from '@backstage/back
 export const ACCESS_KEY_ID = 'AKIDTESTPROXYSIGV4EX';
 export const SECRET_ACCESS_KEY = 'test-secret-key-for-proxy-sigv4-plugin-tests';
 
+/** The repository root (backstage-plugin/..), where the addon and __test__/ live. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
 // The addon reads the default credential chain lazily (on the first proxied request), so the
 // environment set here, before any backend starts, is what it signs with.
-process.env.AWS_ACCESS_KEY_ID = ACCESS_KEY_ID;
-process.env.AWS_SECRET_ACCESS_KEY = SECRET_ACCESS_KEY;
-delete process.env.AWS_SESSION_TOKEN;
-delete process.env.AWS_PROFILE;
-process.env.AWS_REGION = 'us-east-1';
-process.env.AWS_EC2_METADATA_DISABLED = 'true';
-process.env.AWS_CONFIG_FILE = '/nonexistent/proxy-sigv4-test/config';
-process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/proxy-sigv4-test/credentials';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const awsEnv = require(path.join(REPO_ROOT, '__test__', 'support', 'aws-env.js')) as {
+  useStaticCredentials(credentials: { accessKeyId: string; secretAccessKey: string }): void;
+};
+awsEnv.useStaticCredentials({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY });
 
 /** One request as the verifying upstream recorded it (see __test__/support/verifying-upstream.js). */
 export interface UpstreamRecord {
@@ -50,9 +50,6 @@ export interface VerifyingUpstream {
 interface VerifyingUpstreamModule {
   startVerifyingUpstream(options: { keys: Map<string, string>; strict?: boolean }): Promise<VerifyingUpstream>;
 }
-
-/** The repository root (backstage-plugin/..), where the addon and __test__/ live. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** Starts the strict verifying upstream: 403 on a bad signature, a JSON echo otherwise. */
 export function startUpstream(): Promise<VerifyingUpstream> {
