@@ -54,6 +54,11 @@ export declare class SigV4Proxy {
    * the router must know before it reads the body; `null` when no route matches.
    */
   routeFor(url: string): RouteInfo | null
+  /**
+   * Where in `routeInfos` the route a request URL belongs to is; -1 when no route matches.
+   * `routeFor` without building an object: for a caller that keeps `routeInfos`.
+   */
+  routeIndex(url: string): number
   /** Every route with its caller-credentials policy, e.g. to register auth policies at startup. */
   get routeInfos(): Array<RouteInfo>
   /** The configured route keys, e.g. `['/service-a']`. */

@@ -92,8 +92,13 @@ impl Proxy {
 
     /// The route a raw URL (`/route/rest?query`) belongs to, if any.
     pub fn route_for(&self, url: &str) -> Option<&Route> {
+        self.route_index(url).map(|index| &self.routes[index])
+    }
+
+    /// Where in `route_keys` the route a raw URL belongs to is, if any.
+    pub fn route_index(&self, url: &str) -> Option<usize> {
         let (path, _) = split_url(url);
-        match_route(&self.route_keys, path).map(|(index, _)| &self.routes[index])
+        match_route(&self.route_keys, path).map(|(index, _)| index)
     }
 
     /// Steps 4-9 of the pipeline: where the request goes, what goes with it, the signature,

@@ -1,5 +1,6 @@
 //! Node bindings: a thin translation between JavaScript values and the core. No policy here.
 
+mod completion;
 mod error;
 mod proxy;
 mod signer;

@@ -8,11 +8,12 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
+use super::completion::Completions;
 use super::error::map_error;
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{until_cancelled, BodyChunks, BoxError};
 use crate::policy::CallerCredentials;
-use crate::proxy::{IncomingBody, IncomingRequest, Proxy, ResponseBody};
+use crate::proxy::{IncomingBody, IncomingRequest, ProxiedResponse, Proxy, ResponseBody};
 
 /// A request as the Backstage router received it.
 #[napi(object)]
@@ -57,6 +58,8 @@ pub struct RouteInfo {
 #[napi]
 pub struct SigV4Proxy {
     inner: Arc<Proxy>,
+    /// Settles the promises `handle` and `handleStream` return.
+    completions: Arc<Completions<ProxyResponse>>,
 }
 
 #[napi]
@@ -65,11 +68,14 @@ impl SigV4Proxy {
     /// code `INVALID_CONFIG` whose message names the route and key. Fetches no credentials.
     #[napi(constructor)]
     pub fn new(
+        env: &Env,
         #[napi(ts_arg_type = "object | null | undefined")] config: Option<serde_json::Value>,
     ) -> Result<Self, String> {
         let config = config.unwrap_or(serde_json::Value::Null);
         let proxy = Proxy::from_config(&config).map_err(map_error)?;
-        Ok(Self { inner: Arc::new(proxy) })
+        let completions =
+            Completions::new(env).map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason))?;
+        Ok(Self { inner: Arc::new(proxy), completions })
     }
 
     /// The route a request URL (`/route/rest?query`, below the mount point) belongs to, with what
@@ -91,6 +97,13 @@ impl SigV4Proxy {
         })
     }
 
+    /// Where in `routeInfos` the route a request URL belongs to is; -1 when no route matches.
+    /// `routeFor` without building an object: for a caller that keeps `routeInfos`.
+    #[napi]
+    pub fn route_index(&self, url: String) -> i32 {
+        self.inner.route_index(&url).map_or(-1, |index| index as i32)
+    }
+
     /// Every route with its caller-credentials policy, e.g. to register auth policies at startup.
     #[napi(getter)]
     pub fn route_infos(&self) -> Vec<RouteInfo> {
@@ -107,12 +120,12 @@ impl SigV4Proxy {
     /// still streaming; proxy failures resolve too, with `error` set and `status` the HTTP status
     /// to answer. `cancel` abandons the exchange (e.g. when the client disconnects).
     #[napi(ts_return_type = "Promise<ProxyResponse>")]
-    pub fn handle(
+    pub fn handle<'env>(
         &self,
-        env: &Env,
+        env: &'env Env,
         request: ProxyRequest,
         cancel: Option<&CancelSignal>,
-    ) -> Result<AsyncBlock<ProxyResponse>> {
+    ) -> Result<PromiseRaw<'env, ProxyResponse>> {
         let body = request.body.as_deref().map(Bytes::copy_from_slice).unwrap_or_default();
         self.exchange(env, request, IncomingBody::Buffered(body), cancel)
     }
@@ -120,14 +133,14 @@ impl SigV4Proxy {
     /// Like `handle`, for a route with `unsignedPayload`: the request body streams from `body`
     /// to the upstream without being held. `contentLength` is the body's exact length.
     #[napi(ts_return_type = "Promise<ProxyResponse>")]
-    pub fn handle_stream(
+    pub fn handle_stream<'env>(
         &self,
-        env: &Env,
+        env: &'env Env,
         request: ProxyRequest,
         content_length: f64,
         body: ReadableStream<Uint8Array>,
         cancel: Option<&CancelSignal>,
-    ) -> Result<AsyncBlock<ProxyResponse>> {
+    ) -> Result<PromiseRaw<'env, ProxyResponse>> {
         let chunks = body.read()?.map(|chunk| {
             chunk.map(|c| Bytes::copy_from_slice(&c)).map_err(|e| BoxError::from(e.reason.clone()))
         });
@@ -135,43 +148,30 @@ impl SigV4Proxy {
         self.exchange(env, request, body, cancel)
     }
 
-    fn exchange(
+    /// Runs the exchange on the Tokio runtime and settles the returned promise with its answer.
+    fn exchange<'env>(
         &self,
-        env: &Env,
+        env: &'env Env,
         request: ProxyRequest,
         body: IncomingBody,
         cancel: Option<&CancelSignal>,
-    ) -> Result<AsyncBlock<ProxyResponse>> {
+    ) -> Result<PromiseRaw<'env, ProxyResponse>> {
+        let (settler, promise) = self.completions.promise(env)?;
         let proxy = self.inner.clone();
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let body_token = token.clone();
         let ProxyRequest { method, url, headers, .. } = request;
-        let exchange = async move {
+        napi::bindgen_prelude::spawn(async move {
             let incoming = IncomingRequest { method: &method, url: &url, raw_headers: &headers, body };
-            tokio::select! {
+            let answer = tokio::select! {
                 result = proxy.handle(incoming) => result,
                 _ = token.cancelled() => Err(ProxyError::new(ErrorKind::Cancelled, "the client went away")),
-            }
-        };
-        AsyncBlockBuilder::new(async move {
-            Ok(match exchange.await {
-                Ok(response) => {
-                    let (complete_body, body) = match response.body {
-                        ResponseBody::Complete(bytes) => (Some(bytes), None),
-                        ResponseBody::Streaming(chunks) => (None, Some(until_cancelled(chunks, body_token))),
-                    };
-                    ProxyResponse {
-                        status: response.status.into(),
-                        headers: response.headers,
-                        error: None,
-                        complete_body,
-                        body,
-                    }
-                }
+            };
+            settler.resolve(match answer {
+                Ok(response) => ProxyResponse::from_upstream(response, token),
                 Err(error) => ProxyResponse::from_error(&error),
-            })
-        })
-        .build(env)
+            });
+        });
+        Ok(promise)
     }
 }
 
@@ -186,6 +186,15 @@ pub struct ProxyResponse {
 }
 
 impl ProxyResponse {
+    /// The upstream's answer; a streaming body stops when `cancel` fires.
+    fn from_upstream(response: ProxiedResponse, cancel: CancellationToken) -> Self {
+        let (complete_body, body) = match response.body {
+            ResponseBody::Complete(bytes) => (Some(bytes), None),
+            ResponseBody::Streaming(chunks) => (None, Some(until_cancelled(chunks, cancel))),
+        };
+        Self { status: response.status.into(), headers: response.headers, error: None, complete_body, body }
+    }
+
     fn from_error(error: &ProxyError) -> Self {
         let kind = error.kind();
         Self {
@@ -230,9 +239,9 @@ impl ProxyResponse {
 
     /// The whole body, when the upstream declared a small one (up to 64 KiB): then there is no
     /// stream to take. Can be taken once.
-    #[napi]
-    pub fn take_complete_body(&mut self) -> Option<Buffer> {
-        self.complete_body.take().map(|bytes| Buffer::from(Vec::from(bytes)))
+    #[napi(ts_return_type = "Buffer | null")]
+    pub fn take_complete_body(&mut self) -> Option<Chunk> {
+        self.complete_body.take().map(Chunk)
     }
 
     /// The body as a `ReadableStream` that pulls from the upstream as it is read, so
@@ -250,7 +259,7 @@ impl ProxyResponse {
     }
 }
 
-/// A body chunk, handed to JavaScript as a Buffer that V8 allocated and copied into. napi's
+/// A body or body chunk, handed to JavaScript as a Buffer that V8 allocated and copied into. napi's
 /// external buffers are invisible to V8's heuristics, so a fast stream of them piles up between
 /// garbage collections; a copy counts, and costs one memcpy, as converting to a Vec did.
 pub struct Chunk(Bytes);
