@@ -70,7 +70,7 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new PayloadTooLargeError(limit));
   }
-  if (req.readableEnded) {
+  if (req.readableEnded || hasNoBody(req)) {
     return Promise.resolve(undefined);
   }
   return new Promise((resolve, reject) => {
@@ -111,6 +111,15 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     req.once('error', onError);
     req.once('close', onClose);
   });
+}
+
+/**
+ * A request without content-length or transfer-encoding has no body (RFC 9112 6.3), nor has one
+ * declaring length 0: nothing to wait for. Node dumps the unread end of such a request itself.
+ */
+function hasNoBody(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0');
 }
 
 /** How much of a streamed body may wait in memory for the addon to take it. */

@@ -67,6 +67,8 @@ export interface ProxyRouter {
 /** The routes in force: replaced whole by a reload, read once by each request. */
 interface RouteTable {
   proxy: SigV4Proxy;
+  /** `proxy.routeInfos`, indexed by `proxy.routeIndex`. */
+  routes: RouteInfo[];
   allowUnauthenticatedRequests: boolean;
   /** The `proxysigv4` object it was built from, to skip reloads that do not change it. */
   source: string;
@@ -95,7 +97,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 export async function createProxyRouter(options: RouterOptions): Promise<ProxyRouter> {
   const { logger, config, httpAuth, auditor } = options;
   let current = loadRouteTable(config, httpAuth);
-  const routes = current.proxy.routeInfos;
+  const { routes } = current;
   logRoutes(logger, 'serving', routes, current.allowUnauthenticatedRequests);
   // Backstage cannot remove or add auth policies after startup: these stay for the process.
   const unauthenticatedPaths = unauthenticatedPolicyPaths(routes, current.allowUnauthenticatedRequests);
@@ -135,7 +137,7 @@ function loadRouteTable(config: Config, httpAuth: HttpAuthService | undefined): 
         '`credentials: require`',
     );
   }
-  return { proxy, allowUnauthenticatedRequests, source: JSON.stringify(settings.raw) };
+  return { proxy, routes: proxy.routeInfos, allowUnauthenticatedRequests, source: JSON.stringify(settings.raw) };
 }
 
 /**
@@ -144,7 +146,7 @@ function loadRouteTable(config: Config, httpAuth: HttpAuthService | undefined): 
  * for any path the startup auth policies did not open, until the backend restarts.
  */
 function logReload(logger: LoggerService, table: RouteTable, policyPaths: readonly string[]): void {
-  const routes = table.proxy.routeInfos;
+  const { routes } = table;
   logRoutes(logger, 'config changed; now serving', routes, table.allowUnauthenticatedRequests);
   const waiting = routesAwaitingRestart(routes, table.allowUnauthenticatedRequests, policyPaths);
   if (waiting.length > 0) {
@@ -191,6 +193,8 @@ type OutgoingBody = { streamed: false; bytes?: Buffer } | { streamed: true; leng
 /** What the end of one request needs to know: timing, the audit event and how it failed. */
 interface Exchange {
   started: bigint;
+  /** Abandons the addon's exchange with the upstream if the client goes away before the end. */
+  cancel?: CancelSignal;
   audit?: Promise<AuditorServiceEvent | undefined>;
   /** Why the proxy did not deliver the upstream's answer (unset on success). */
   failure?: Error;
@@ -205,6 +209,7 @@ function buildRouter(options: BuildOptions): express.Router {
   router.use((req: Request, res: Response, next: NextFunction) => {
     const exchange: Exchange = { started: process.hrtime.bigint() };
     res.once('close', () => {
+      if (!res.writableFinished) exchange.cancel?.cancel();
       const durationMs = Math.round(Number(process.hrtime.bigint() - exchange.started) / 1e5) / 10;
       logRequest(logger, req, res, durationMs);
       void finishAuditEvent(exchange, res, durationMs, logger);
@@ -256,8 +261,8 @@ function logRequest(logger: LoggerService, req: Request, res: Response, duration
 async function handleRequest(req: Request, res: Response, exchange: Exchange, options: BuildOptions): Promise<void> {
   const { logger, auditor } = options;
   // A config reload mid-request must not change the rules (or the proxy) this request runs on.
-  const { proxy, allowUnauthenticatedRequests } = options.routes();
-  const route = proxy.routeFor(req.url);
+  const { proxy, routes, allowUnauthenticatedRequests } = options.routes();
+  const route = routes[proxy.routeIndex(req.url)] ?? null;
 
   // (1) Authentication, per route. The new backend's credentials barrier may already have run,
   // but its unauthenticated policies are prefix matches (an open `/a` also opens a route
@@ -293,12 +298,11 @@ async function exchangeWithUpstream(
   // The audit record says "initiated" before anything goes upstream.
   await exchange.audit;
 
-  // (3) Proxy. The signal is cancelled if the client goes away before the response finished;
-  // while the body streams, pipeline() below also cancels the body stream itself.
+  // (3) Proxy. The signal is cancelled if the client goes away before the response finished
+  // (see buildRouter); while the body streams, pipeline() below also cancels the body stream.
   const cancel = new CancelSignal();
-  res.once('close', () => {
-    if (!res.writableFinished) cancel.cancel();
-  });
+  exchange.cancel = cancel;
+  if (res.destroyed) cancel.cancel();
   const response = await send(proxy, req, body, cancel);
 
   // (4) The proxy itself answers (bad path, no route, method not allowed, upstream unreachable...).
@@ -332,10 +336,10 @@ async function outgoingBody(req: Request, res: Response, route: RouteInfo | null
 
 /** Hands the request to the addon, its body read whole or streamed from `req`. */
 function send(proxy: SigV4Proxy, req: Request, body: OutgoingBody, cancel: CancelSignal): Promise<ProxyResponse> {
-  const request = { method: req.method, url: req.url, headers: req.rawHeaders };
   if (!body.streamed) {
-    return proxy.handle({ ...request, body: body.bytes }, cancel);
+    return proxy.handle({ method: req.method, url: req.url, headers: req.rawHeaders, body: body.bytes }, cancel);
   }
+  const request = { method: req.method, url: req.url, headers: req.rawHeaders };
   return proxy.handleStream(request, body.length, body.upload.stream, cancel);
 }
 
