@@ -16,6 +16,7 @@ pub mod path;
 pub mod policy;
 pub mod proxy;
 pub mod signing;
+pub mod sigv4;
 
 #[cfg(feature = "napi")]
 mod napi;

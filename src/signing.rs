@@ -1,4 +1,5 @@
-//! SigV4 signatures with `aws-sigv4`: the proxy's and the public signer's single way to sign.
+//! SigV4 signatures: the proxy's and the public signer's single way to sign. The fast path is
+//! `sigv4`; what it does not cover is signed (or refused) by `aws_sigv4::http_request::sign`.
 
 use std::time::SystemTime;
 
@@ -14,30 +15,26 @@ use http::Uri;
 use crate::credentials::{shared_cache, CredentialSource};
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::{ErrorKind, ProxyError};
-
-/// What a signature covers: the request as it will be sent.
-pub struct RequestToSign<'a> {
-    pub method: &'a str,
-    /// The absolute URL, already percent-encoded as it goes on the wire.
-    pub url: &'a str,
-    /// The headers to sign (lowercase names), `host` among them.
-    pub headers: Vec<(&'a str, &'a str)>,
-    pub payload: Payload<'a>,
-}
-
-/// What the signature says about the body.
-#[derive(Clone, Copy)]
-pub enum Payload<'a> {
-    /// The exact bytes sent: their SHA-256 is signed.
-    Bytes(&'a [u8]),
-    /// `UNSIGNED-PAYLOAD`: the body streams through unhashed, and the request says so in
-    /// `x-amz-content-sha256` (S3 accepts this; most other services do not).
-    Unsigned,
-}
+use crate::sigv4::{self, Rules};
+pub use crate::sigv4::{Payload, RequestToSign};
 
 /// The headers that carry the signature: `authorization`, `x-amz-date`, and
 /// `x-amz-security-token` / `x-amz-content-sha256` where they apply.
 pub fn signature_headers(
+    request: &RequestToSign<'_>,
+    scope: &SigningScope,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<Vec<(&'static str, String)>, ProxyError> {
+    match sigv4::sign(request, scope, credentials, time) {
+        Ok(headers) => Ok(headers),
+        Err(sigv4::NotCovered(_)) => signature_headers_by_aws_sigv4(request, scope, credentials, time),
+    }
+}
+
+/// The same headers from `aws_sigv4::http_request::sign`, which also says what is wrong with
+/// a request that cannot be signed.
+fn signature_headers_by_aws_sigv4(
     request: &RequestToSign<'_>,
     scope: &SigningScope,
     credentials: &Credentials,
@@ -49,7 +46,7 @@ pub fn signature_headers(
         .region(&scope.region)
         .name(&scope.service)
         .time(time)
-        .settings(settings_for(&scope.service, matches!(request.payload, Payload::Unsigned)))
+        .settings(settings_for(Rules::for_request(&scope.service, request.payload)))
         .build()
         .map_err(|e| {
             ProxyError::new(ErrorKind::Internal, "could not build signing parameters").with_source(e)
@@ -71,16 +68,14 @@ pub fn signature_headers(
     Ok(headers.into_iter().map(|h| (h.name(), h.value().to_string())).collect())
 }
 
-/// S3 is signed as the SDKs sign it: path encoded once, never normalised, and the payload hash
-/// sent as `x-amz-content-sha256`. Every other service gets the SigV4 defaults, except that an
-/// unsigned payload is always announced in `x-amz-content-sha256`.
-fn settings_for(service: &str, unsigned_payload: bool) -> SigningSettings {
+/// aws-sigv4's settings for `rules`.
+fn settings_for(rules: Rules) -> SigningSettings {
     let mut settings = SigningSettings::default();
-    if service == "s3" {
+    if !rules.normalise_and_encode_path_twice {
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     }
-    if service == "s3" || unsigned_payload {
+    if rules.payload_hash_header {
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     }
     settings
