@@ -42,6 +42,20 @@ export declare class ProxyResponse {
   takeBody(): ReadableStream<Uint8Array> | null
 }
 
+/**
+ * Signs requests at once, on the calling thread, with credentials given once: the quick way
+ * to sign many requests. Signs as `signRequestSync` does.
+ */
+export declare class Signer {
+  constructor(options: SignerOptions)
+  /**
+   * Every header to send: the given ones, `host`, `x-amz-date`, `authorization`, and
+   * `x-amz-security-token` when the credentials carry a session token. `url` is absolute and
+   * percent-encoded as it will be sent; `body` is the exact bytes that will be sent.
+   */
+  sign(method: string, url: string, headers?: Record<string, string> | null, body?: Buffer | null): Record<string, string>
+}
+
 /** A proxy over the routes of one `proxysigv4` config. */
 export declare class SigV4Proxy {
   /**
@@ -110,6 +124,15 @@ export interface RouteInfo {
   maxRequestBodyBytes: number
   /** The route signs `UNSIGNED-PAYLOAD`: hand its body to `handleStream` instead of reading it. */
   streamRequestBody: boolean
+}
+
+/** What a `Signer` signs with. */
+export interface SignerOptions {
+  credentials: StaticCredentials
+  /** The AWS service to sign for; inferred from each request's host when omitted. */
+  service?: string
+  /** The AWS region to sign for; inferred from each request's host when omitted. */
+  region?: string
 }
 
 /**

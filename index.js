@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.CancelSignal = nativeBinding.CancelSignal
 module.exports.ProxyResponse = nativeBinding.ProxyResponse
+module.exports.Signer = nativeBinding.Signer
 module.exports.SigV4Proxy = nativeBinding.SigV4Proxy
 module.exports.signRequest = nativeBinding.signRequest
 module.exports.signRequestSync = nativeBinding.signRequestSync

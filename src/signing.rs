@@ -109,25 +109,35 @@ pub fn sign_description_now(
     sign_description_with(description, &scope_of(description)?, credentials)
 }
 
-/// Every header to send: the caller's, `host`, and the signature headers. All of the caller's
-/// headers are signed, since the caller sends them as they are.
 fn sign_description_with(
     description: &RequestDescription,
     scope: &SigningScope,
     credentials: &Credentials,
 ) -> Result<Vec<(String, String)>, ProxyError> {
-    let mut headers: Vec<(String, String)> = description
-        .headers
-        .iter()
-        .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
-        .filter(|(name, _)| name != "host")
-        .collect();
-    headers.push(("host".to_string(), authority_of(&description.url)?));
+    let headers = description.headers.clone();
+    headers_to_send(&description.method, &description.url, headers, &description.body, scope, credentials)
+}
+
+/// Every header to send: the caller's (names lower-cased), `host`, and the signature headers.
+/// All of the caller's headers are signed, since the caller sends them as they are.
+pub fn headers_to_send(
+    method: &str,
+    url: &str,
+    mut headers: Vec<(String, String)>,
+    body: &[u8],
+    scope: &SigningScope,
+    credentials: &Credentials,
+) -> Result<Vec<(String, String)>, ProxyError> {
+    for (name, _) in &mut headers {
+        name.make_ascii_lowercase();
+    }
+    headers.retain(|(name, _)| name != "host");
+    headers.push(("host".to_string(), authority_of(url)?));
     let to_sign = RequestToSign {
-        method: &description.method,
-        url: &description.url,
+        method,
+        url,
         headers: headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
-        payload: Payload::Bytes(&description.body),
+        payload: Payload::Bytes(body),
     };
     let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())?;
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
@@ -139,20 +149,24 @@ fn authority_of(url: &str) -> Result<String, ProxyError> {
     Ok(uri.authority().ok_or_else(|| ProxyError::bad_path("url needs a host"))?.as_str().to_string())
 }
 
-/// The given service and region, each inferred from the host when not given.
 fn scope_of(description: &RequestDescription) -> Result<SigningScope, ProxyError> {
-    if let (Some(service), Some(region)) = (&description.service, &description.region) {
-        return Ok(SigningScope { service: service.clone(), region: region.clone() });
+    scope_for(&description.url, description.service.as_deref(), description.region.as_deref())
+}
+
+/// The given service and region, each inferred from the host of `url` when not given.
+pub fn scope_for(url: &str, service: Option<&str>, region: Option<&str>) -> Result<SigningScope, ProxyError> {
+    if let (Some(service), Some(region)) = (service, region) {
+        return Ok(SigningScope { service: service.to_string(), region: region.to_string() });
     }
-    let authority = authority_of(&description.url)?;
+    let authority = authority_of(url)?;
     let inferred = infer_scope(&authority).ok_or_else(|| {
         ProxyError::bad_path(format!(
             "cannot infer the AWS service and region from host '{authority}'; pass service and region"
         ))
     })?;
     Ok(SigningScope {
-        service: description.service.clone().unwrap_or(inferred.service),
-        region: description.region.clone().unwrap_or(inferred.region),
+        service: service.map_or(inferred.service, str::to_string),
+        region: region.map_or(inferred.region, str::to_string),
     })
 }
 

@@ -2,5 +2,6 @@
 
 mod completion;
 mod error;
+mod js_text;
 mod proxy;
 mod signer;

@@ -1,4 +1,4 @@
-//! `signRequest` and `signRequestSync`: the proxy's signer for other backend code.
+//! `signRequest`, `signRequestSync` and `Signer`: the proxy's signer for other backend code.
 
 use std::collections::HashMap;
 
@@ -7,9 +7,13 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::error::map_error;
+use super::js_text::{HeaderRecord, HeadersOut, Text};
 use crate::config::DEFAULT_ROLE_SESSION_NAME;
 use crate::credentials::{AssumeRole, CredentialSource};
-use crate::signing::{sign_description, sign_description_now, RequestDescription};
+use crate::endpoint::SigningScope;
+use crate::signing::{
+    headers_to_send, scope_for, sign_description, sign_description_now, RequestDescription,
+};
 
 /// A request to sign.
 #[napi(object)]
@@ -102,4 +106,75 @@ pub fn sign_request_sync(input: SignRequestInput) -> Result<HashMap<String, Stri
     })?;
     let headers = sign_description_now(&description, &credentials.into()).map_err(map_error)?;
     Ok(headers.into_iter().collect())
+}
+
+/// What a `Signer` signs with.
+#[napi(object)]
+pub struct SignerOptions {
+    pub credentials: StaticCredentials,
+    /// The AWS service to sign for; inferred from each request's host when omitted.
+    pub service: Option<String>,
+    /// The AWS region to sign for; inferred from each request's host when omitted.
+    pub region: Option<String>,
+}
+
+/// Signs requests at once, on the calling thread, with credentials given once: the quick way
+/// to sign many requests. Signs as `signRequestSync` does.
+#[napi]
+pub struct Signer {
+    credentials: Credentials,
+    service: Option<String>,
+    region: Option<String>,
+    /// Set when both service and region are given, so that requests need not be looked at.
+    fixed_scope: Option<SigningScope>,
+}
+
+#[napi]
+impl Signer {
+    #[napi(constructor)]
+    pub fn new(options: SignerOptions) -> Self {
+        let fixed_scope = match (&options.service, &options.region) {
+            (Some(service), Some(region)) => {
+                Some(SigningScope { service: service.clone(), region: region.clone() })
+            }
+            _ => None,
+        };
+        Signer {
+            credentials: options.credentials.into(),
+            service: options.service,
+            region: options.region,
+            fixed_scope,
+        }
+    }
+
+    /// Every header to send: the given ones, `host`, `x-amz-date`, `authorization`, and
+    /// `x-amz-security-token` when the credentials carry a session token. `url` is absolute and
+    /// percent-encoded as it will be sent; `body` is the exact bytes that will be sent.
+    #[napi(
+        ts_args_type = "method: string, url: string, headers?: Record<string, string> | null, body?: Buffer | null",
+        ts_return_type = "Record<string, string>"
+    )]
+    pub fn sign(
+        &self,
+        method: Text,
+        url: Text,
+        headers: Option<HeaderRecord>,
+        body: Option<&[u8]>,
+    ) -> Result<HeadersOut, String> {
+        let (Text(method), Text(url)) = (method, url);
+        let inferred;
+        let scope = match &self.fixed_scope {
+            Some(scope) => scope,
+            None => {
+                inferred =
+                    scope_for(&url, self.service.as_deref(), self.region.as_deref()).map_err(map_error)?;
+                &inferred
+            }
+        };
+        let headers = headers.map(|h| h.0).unwrap_or_default();
+        let signed =
+            headers_to_send(&method, &url, headers, body.unwrap_or_default(), scope, &self.credentials)
+                .map_err(map_error)?;
+        Ok(HeadersOut(signed))
+    }
 }
