@@ -31,7 +31,7 @@ const BENCH = __dirname;
 const REPO = path.resolve(BENCH, '..');
 const SUBJECTS = ['ours', 'segment', 'proxy-backend', 'floor'];
 const LARGE_SUBJECTS = ['ours', 'segment', 'proxy-backend'];
-const SIGNERS = ['ours-sync', 'ours-rust', 'smithy', 'aws4'];
+const SIGNERS = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
 const PHASES = ['small', 'large', 'sign'];
 const DEFAULTS = {
   seconds: 15,
@@ -286,9 +286,10 @@ function signPhase(o, addon) {
       if (pending[signer]) continue;
       const opsPerSec = runSigner(signer, o.signSeconds, addon);
       if (opsPerSec === null) {
-        pending[signer] = signer === 'ours-sync'
-          ? 'the addon has no signRequestSync yet (or it failed): see the log'
-          : `${signer} failed: see the log`;
+        pending[signer] = {
+          'ours-signer': 'the addon has no Signer yet (or it failed): see the log',
+          'ours-sync': 'the addon has no signRequestSync yet (or it failed): see the log',
+        }[signer] ?? `${signer} failed: see the log`;
         continue;
       }
       runs.push({ round, signer, opsPerSec });

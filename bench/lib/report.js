@@ -7,6 +7,7 @@ const LABELS = {
   segment: 'B Segment proxy-sigv4',
   'proxy-backend': 'C Backstage proxy-backend',
   floor: 'D floor',
+  'ours-signer': 'ours: addon Signer.sign (from JS)',
   'ours-sync': 'ours: addon signRequestSync (from JS)',
   'ours-rust': 'ours: Rust only (examples/sign_bench)',
   smithy: '@smithy/signature-v4',
@@ -17,13 +18,14 @@ const SHORT = {
   segment: 'B Segment',
   'proxy-backend': 'C proxy-backend',
   floor: 'D floor',
+  'ours-signer': 'ours (JS Signer)',
   'ours-sync': 'ours (JS sync)',
   'ours-rust': 'ours (Rust)',
   smithy: '@smithy/signature-v4',
   aws4: 'aws4',
 };
 const COLORS = { ours: '#2b6cb0', segment: '#dd6b20', 'proxy-backend': '#718096', floor: '#38a169' };
-const SIGN_COLORS = { 'ours-sync': '#2b6cb0', 'ours-rust': '#63b3ed', smithy: '#805ad5', aws4: '#d69e2e' };
+const SIGN_COLORS = { 'ours-signer': '#1a365d', 'ours-sync': '#2b6cb0', 'ours-rust': '#63b3ed', smithy: '#805ad5', aws4: '#d69e2e' };
 
 function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -77,6 +79,19 @@ function summarise(results) {
   for (const [signer, s] of Object.entries(summary.sign)) summary.sign[signer] = { rounds: s.runs.length, opsPerSec: median(s.runs) };
   summary.goals = goals(results, summary);
   return summary;
+}
+
+/** Our JavaScript entry points, and what the goal row calls them. */
+const JS_ENTRY_POINTS = { 'ours-signer': 'addon Signer.sign', 'ours-sync': 'addon signRequestSync' };
+
+/** The faster of our JavaScript entry points in these runs: `{ signer, opsPerSec }` or null. */
+function fastestFromJs(summary) {
+  let best = null;
+  for (const signer of Object.keys(JS_ENTRY_POINTS)) {
+    const opsPerSec = summary.sign[signer]?.opsPerSec ?? null;
+    if (opsPerSec !== null && (best === null || opsPerSec > best.opsPerSec)) best = { signer, opsPerSec };
+  }
+  return best;
 }
 
 function goal(text, status, numbers) {
@@ -139,15 +154,19 @@ function goals(results, summary) {
       : goal('large streamed response: backend peak RSS growth < 64 MiB', 'not measured', 'no large runs'),
   );
 
-  const sync = summary.sign['ours-sync']?.opsPerSec ?? null;
+  // Judged on the faster of our JavaScript entry points; the other one and Rust alone are shown.
+  const best = fastestFromJs(summary);
   const smithy = summary.sign.smithy?.opsPerSec ?? null;
-  const rust = summary.sign['ours-rust']?.opsPerSec ?? null;
-  if (sync !== null && smithy !== null) {
-    out.push(goal('signing ≥ 5× @smithy/signature-v4', sync >= 5 * smithy ? 'met' : 'not met',
-      `addon signRequestSync ${fmt(sync)} vs ${fmt(smithy)} ops/s = ${fmtRatio(ratio(sync, smithy))}` +
-      (rust !== null ? ` (Rust alone: ${fmt(rust)} ops/s = ${fmtRatio(ratio(rust, smithy))})` : '')));
+  if (best !== null && smithy !== null) {
+    const others = [...Object.keys(JS_ENTRY_POINTS).filter((s) => s !== best.signer), 'ours-rust']
+      .filter((s) => summary.sign[s])
+      .map((s) => `${s === 'ours-rust' ? 'Rust alone' : JS_ENTRY_POINTS[s]}: ${fmt(summary.sign[s].opsPerSec)} ops/s = ${fmtRatio(ratio(summary.sign[s].opsPerSec, smithy))}`);
+    out.push(goal('signing ≥ 5× @smithy/signature-v4', best.opsPerSec >= 5 * smithy ? 'met' : 'not met',
+      `${JS_ENTRY_POINTS[best.signer]} ${fmt(best.opsPerSec)} vs ${fmt(smithy)} ops/s = ${fmtRatio(ratio(best.opsPerSec, smithy))}` +
+      (others.length ? ` (${others.join('; ')})` : '')));
   } else {
-    const why = results.sign?.pending?.['ours-sync'];
+    const pending = results.sign?.pending ?? {};
+    const why = pending['ours-signer'] ?? pending['ours-sync'];
     out.push(goal('signing ≥ 5× @smithy/signature-v4', why ? 'pending' : 'not measured', why ?? 'no signing runs'));
   }
 
@@ -263,16 +282,18 @@ function markdown(results) {
     lines.push('Each signer alternates the same two requests (a GET with a query, a 1 KiB JSON POST) for a fixed');
     lines.push('time after a 0.5 s warm-up, each run in a fresh process; the JavaScript signers and the addon run');
     lines.push('on the main thread. @smithy/signature-v4 hashes with Node\'s crypto (@smithy/hash-node), as the AWS');
-    lines.push('SDK does in Node, with `applyChecksum: false` like the others.');
+    lines.push('SDK does in Node, with `applyChecksum: false` like the others. `Signer.sign` is built once with');
+    lines.push('the credentials and scope and takes the request positionally; `signRequestSync` reads one options');
+    lines.push('object per call. "Ours from JS": the faster of the two, which the goal above is judged on.');
     lines.push('');
-    const sync = summary.sign['ours-sync']?.opsPerSec ?? null;
-    const rows = ['ours-sync', 'ours-rust', 'smithy', 'aws4'].map((signer) => {
+    const best = fastestFromJs(summary);
+    const rows = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'].map((signer) => {
       const s = summary.sign[signer];
       const pending = results.sign.pending?.[signer];
       if (!s) return [LABELS[signer], pending ? `**pending**: ${pending}` : '–', '–'];
-      return [LABELS[signer], fmt(s.opsPerSec), signer === 'ours-sync' ? '1.00×' : fmtRatio(ratio(sync, s.opsPerSec))];
+      return [LABELS[signer], fmt(s.opsPerSec), best ? fmtRatio(ratio(best.opsPerSec, s.opsPerSec)) : '–'];
     });
-    lines.push(table(['signer', 'ops/s', 'ours (JS sync) ÷ this'], rows));
+    lines.push(table(['signer', 'ops/s', `ours from JS${best ? ` (${JS_ENTRY_POINTS[best.signer].replace('addon ', '')})` : ''} ÷ this`], rows));
     lines.push('');
   }
 
@@ -397,7 +418,7 @@ function chart(results) {
     groups: cs.map((c) => ({ label: `${c} connections`, values: Object.fromEntries(subjects.map((s) => [s, summary.small[c][s]?.rps ?? null])) })),
     seriesOrder: subjects, colors: COLORS, labels: LABELS, yLabel: 'requests / s',
   }));
-  const signers = ['ours-sync', 'ours-rust', 'smithy', 'aws4'];
+  const signers = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
   parts.push(panel({
     x: 550, y: 40, width: 400, height: height - 50,
     title: 'Signing alone (ops/s, median)',

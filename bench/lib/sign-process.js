@@ -2,9 +2,9 @@
 // Signing alone, in a process of its own: signs the same two requests as the Rust example
 // (examples/sign_bench.rs), a GET with a query and a 1 KiB JSON POST, alternately, for a fixed
 // time after a short warm-up, and prints `{"opsPerSec": N}`.
-//   node bench/lib/sign-process.js ours-sync|smithy|aws4 [seconds]
-// ours-sync loads the addon `require('proxy-sigv4-native')` resolves to (NAPI_RS_NATIVE_LIBRARY_PATH
-// picks the build); the JavaScript signers come from bench/peers.
+//   node bench/lib/sign-process.js ours-signer|ours-sync|smithy|aws4 [seconds]
+// ours-signer and ours-sync load the addon `require('proxy-sigv4-native')` resolves to
+// (NAPI_RS_NATIVE_LIBRARY_PATH picks the build); the JavaScript signers come from bench/peers.
 
 const path = require('node:path');
 const { createRequire } = require('node:module');
@@ -35,6 +35,22 @@ const SIGNERS = {
             region: REGION,
             credentials,
           });
+  },
+
+  // The addon's Signer, built once with the credentials and scope; each call passes only the
+  // request, positionally.
+  'ours-signer': () => {
+    const { Signer } = require(path.resolve(__dirname, '../..'));
+    if (typeof Signer !== 'function') throw new Error('the addon has no Signer');
+    const signer = new Signer({
+      credentials: { accessKeyId: BENCH_CREDENTIALS.accessKeyId, secretAccessKey: BENCH_CREDENTIALS.secretAccessKey },
+      service: SERVICE,
+      region: REGION,
+    });
+    const getUrl = `https://${HOST}/prod/items/42?limit=10&q=a%20b`;
+    const postUrl = `https://${HOST}/prod/items`;
+    const postHeaders = { 'content-type': 'application/json' };
+    return (which) => (which === 0 ? signer.sign('GET', getUrl) : signer.sign('POST', postUrl, postHeaders, BODY));
   },
 
   // As the AWS SDK for JavaScript v3 signs in Node: Node's crypto through @smithy/hash-node.
