@@ -105,12 +105,12 @@ fn origin() -> impl Strategy<Value = &'static str> {
 }
 
 /// Path pieces: reserved and encoded characters, dot segments in several spellings, double
-/// slashes, raw and encoded UTF-8, and characters a URL may not hold.
+/// slashes, raw and encoded UTF-8, a fragment, a stray `?`, and characters a URL may not hold.
 fn path() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         40 => prop::sample::select(vec![
             "/", "//", ".", "..", "/./", "/../", "%2e", "%2F", "%20", "%25", "%", "+", "~",
-            "!$&'()*,;=:@", "é", "%C3%A9", "{x}", "[1]", "\"",
+            "!$&'()*,;=:@", "é", "%C3%A9", "{x}", "[1]", "\"", "#frag", "?",
         ]).prop_map(String::from),
         16 => "[a-zA-Z0-9_-]{1,4}",
         1 => Just("a b".to_string()),
