@@ -184,6 +184,27 @@ mod tests {
     }
 
     #[test]
+    fn threads_sharing_it_each_get_the_key_of_their_scope() {
+        let cache = SigningKeyCache::new();
+        let time = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+        let regions: Vec<String> = (0..SLOTS * 2).map(|i| format!("region-{i}")).collect();
+        let expected: Vec<[u8; 32]> =
+            regions.iter().map(|r| derive(&scope("secret", time, "20150830", r, "iam"))).collect();
+        std::thread::scope(|threads| {
+            for t in 0..4 {
+                let (cache, regions, expected) = (&cache, &regions, &expected);
+                threads.spawn(move || {
+                    for i in 0..2000 {
+                        let n = (i * 7 + t * 13) % regions.len();
+                        let key = cache.signing_key(&scope("secret", time, "20150830", &regions[n], "iam"));
+                        assert_eq!(key, expected[n]);
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
     fn never_shows_the_secret() {
         let cache = SigningKeyCache::new();
         let secret = "a-very-secret-value";
