@@ -184,8 +184,9 @@ fn describe_failure(error: &CredentialsError) -> String {
 /// means one refresh schedule and one AssumeRole per session, however many routes use it.
 /// `region` is the STS region used when the environment names none.
 pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
-    static CACHES: Lazy<Mutex<HashMap<(CredentialSource, String), Arc<CredentialCache>>>> =
-        Lazy::new(Default::default);
+    /// One cache per source and (for AssumeRole) STS region.
+    type Caches = HashMap<(CredentialSource, String), Arc<CredentialCache>>;
+    static CACHES: Lazy<Mutex<Caches>> = Lazy::new(Default::default);
     let region_key = match source {
         CredentialSource::DefaultChain | CredentialSource::Profile(_) => String::new(),
         CredentialSource::AssumeRole(_) => region.to_string(),
