@@ -137,3 +137,13 @@ test('refuses bad arguments with messages that never show the secret', () => {
   assert.equal('x-a' in headers, false);
   assert.equal(headers['x-b'], 'b');
 });
+
+test('refuses a header given twice in different cases, which could not be sent as signed', () => {
+  const signer = new Signer({ credentials: DEMO_CREDENTIALS, service: 'execute-api', region: 'us-east-1' });
+  const url = 'https://abc.execute-api.us-east-1.amazonaws.com/prod';
+  const twice = { 'X-Thing': 'a', 'x-thing': 'b' };
+  const refused = (e) => e.code === 'BAD_HEADER' && /x-thing/.test(e.message);
+  assert.throws(() => signer.sign('GET', url, twice), refused);
+  assert.throws(() => signRequestSync({ method: 'GET', url, headers: twice, credentials: DEMO_CREDENTIALS }), refused);
+  assert.equal(signer.sign('GET', url, { 'X-Thing': 'a', 'x-other': 'b' })['x-thing'], 'a');
+});

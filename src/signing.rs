@@ -131,6 +131,7 @@ pub fn headers_to_send(
     for (name, _) in &mut headers {
         name.make_ascii_lowercase();
     }
+    refuse_repeated_names(&headers)?;
     headers.retain(|(name, _)| name != "host");
     headers.push(("host".to_string(), authority_of(url)?));
     let to_sign = RequestToSign {
@@ -142,6 +143,19 @@ pub fn headers_to_send(
     let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())?;
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
     Ok(headers)
+}
+
+/// Two names that differ only in case would both be signed, but a record of headers to send can
+/// hold only one of them: the request would fail verification, so it is refused instead.
+fn refuse_repeated_names(lowercased: &[(String, String)]) -> Result<(), ProxyError> {
+    for (i, (name, _)) in lowercased.iter().enumerate() {
+        if lowercased[..i].iter().any(|(earlier, _)| earlier == name) {
+            return Err(ProxyError::bad_header(format!(
+                "header '{name}' is given more than once (names differ only in case); give it once"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn authority_of(url: &str) -> Result<String, ProxyError> {
@@ -176,6 +190,21 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     /// AWS's published SigV4 test suite, "get-vanilla": the one fixed point every signer agrees on.
+    #[test]
+    fn refuses_a_header_given_twice_in_different_cases() {
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let scope = SigningScope { service: "execute-api".into(), region: "us-east-1".into() };
+        let headers = |names: &[&str]| names.iter().map(|n| (n.to_string(), "v".to_string())).collect();
+        let url = "https://abc.execute-api.us-east-1.amazonaws.com/prod";
+        let twice = headers_to_send("GET", url, headers(&["X-Thing", "x-thing"]), b"", &scope, &credentials);
+        let error = twice.expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::BadHeader);
+        assert!(error.message_with_causes().contains("x-thing"), "{}", error.message_with_causes());
+        let distinct =
+            headers_to_send("GET", url, headers(&["X-Thing", "x-other"]), b"", &scope, &credentials);
+        assert!(distinct.is_ok());
+    }
+
     #[test]
     fn reproduces_the_aws_get_vanilla_vector() {
         let credentials =
