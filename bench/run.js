@@ -21,6 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startNodeProcess, stopProcess, rssMiB, freePort } = require('./lib/processes');
+const { cpuTicks, cpuMicrosPerRequest, gcFileFor, gcSnapshot, gcPerThousandRequests } = require('./lib/cost');
 const { runWrk } = require('./lib/wrk');
 const { measureLargeResponse } = require('./lib/large-response');
 const { BENCH_TOKEN } = require('./lib/credentials');
@@ -165,7 +166,10 @@ async function settledStats(upstream) {
 
 async function startBackend(subject, upstream, addon) {
   const port = await freePort();
+  const gcFile = gcFileFor(subject);
+  fs.rmSync(gcFile, { force: true });
   const started = await startNodeProcess(path.join(BENCH, 'lib/backend-process.js'), {
+    BENCH_GC_FILE: gcFile,
     ...addon.env,
     BENCH_SUBJECT: subject,
     PORT: String(port),
@@ -173,7 +177,7 @@ async function startBackend(subject, upstream, addon) {
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
   });
-  return { subject, port, child: started.child, pid: started.info.pid, prefix: started.info.prefix, addon: started.info.addon };
+  return { subject, port, gcFile, child: started.child, pid: started.info.pid, prefix: started.info.prefix, addon: started.info.addon };
 }
 
 function urlOf(backend, rest) {
@@ -204,7 +208,11 @@ async function smallGetPhase(o, backends, upstream) {
       for (const subject of o.subjects) {
         const backend = backends[subject];
         const before = await settledStats(upstream);
+        const gcBefore = await gcSnapshot(backend);
+        const cpuBefore = cpuTicks(backend.pid);
         const result = runWrk({ url: urlOf(backend, SMALL_PATH), connections, seconds: o.seconds, headers: AUTH });
+        const cpuAfter = cpuTicks(backend.pid);
+        const gcAfter = await gcSnapshot(backend);
         const after = await settledStats(upstream);
         const run = {
           round,
@@ -216,13 +224,17 @@ async function smallGetPhase(o, backends, upstream) {
           requests: result.requests,
           errors: result.socketErrors + result.non2xx,
           rssMiB: Number(rssMiB(backend.pid).toFixed(1)),
+          cpuMicrosPerRequest: cpuMicrosPerRequest(cpuBefore, cpuAfter, result.requests),
+          gcPer1kRequests: gcPerThousandRequests(gcBefore, gcAfter, result.requests),
           upstreamConnections: after.accepted - before.accepted,
           upstreamRequests: after.requests - before.requests,
           upstreamSigned: after.sigv4Requests - before.sigv4Requests,
         };
         runs.push(run);
         log(`small GET round ${round} c=${connections} ${subject}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms} ms, ` +
-          `p99 ${run.p99Ms} ms, RSS ${run.rssMiB} MiB, upstream connections ${run.upstreamConnections}, errors ${run.errors}`);
+          `p99 ${run.p99Ms} ms, RSS ${run.rssMiB} MiB, upstream connections ${run.upstreamConnections}, errors ${run.errors}, ` +
+          `CPU µs/request ${run.cpuMicrosPerRequest.mainThread} (main thread) ${run.cpuMicrosPerRequest.process} (process), ` +
+          `GC per 1k requests ${run.gcPer1kRequests.scavenges} scavenges ${run.gcPer1kRequests.pauseMs} ms, longest ${run.gcPer1kRequests.longestMs} ms`);
       }
     }
   }
@@ -361,7 +373,10 @@ async function main() {
     if (o.phases.includes('small')) results.small = await smallGetPhase(o, backends, upstream);
     if (o.phases.includes('large')) results.large = await largePhase(o, backends, upstream, addon);
   } finally {
-    for (const backend of Object.values(backends)) await stopProcess(backend.child);
+    for (const backend of Object.values(backends)) {
+      await stopProcess(backend.child);
+      fs.rmSync(backend.gcFile, { force: true });
+    }
     await stopProcess(upstream.child);
   }
   if (o.phases.includes('sign')) results.sign = signPhase(o, addon);

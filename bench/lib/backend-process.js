@@ -8,9 +8,13 @@
 // Every subject runs on the same Backstage packages, logs at LOG_LEVEL (default warn) and
 // requires the static external-access token of bench/lib/credentials.js (401 without it).
 // Prints one JSON line `{ "ready": true, "pid": N, "prefix": "/api/..." }` when serving.
+// With BENCH_GC_FILE set, it counts its garbage-collection pauses and writes the totals to that
+// file on SIGUSR2 (bench/lib/cost.js reads them).
 //   BENCH_SUBJECT=ours PORT=7100 UPSTREAM_URL=http://127.0.0.1:NNNN node bench/lib/backend-process.js
 
+const fs = require('node:fs');
 const path = require('node:path');
+const { PerformanceObserver, constants: perfConstants } = require('node:perf_hooks');
 const { createRequire } = require('node:module');
 const { BENCH_CREDENTIALS, BENCH_TOKEN } = require('./credentials');
 const { useStaticCredentials } = require('../../__test__/support/aws-env');
@@ -97,9 +101,35 @@ const SUBJECTS = {
   }),
 };
 
+/**
+ * Counts garbage-collection pauses of this process. Each SIGUSR2 writes the totals so far, with
+ * a sequence number and the longest pause since the previous signal, to `file`.
+ */
+function watchGarbageCollection(file) {
+  // scavenge: the young generation's collections; other: mark-compact, incremental marking, weak callbacks.
+  const totals = { seq: 0, scavenge: { count: 0, ms: 0 }, other: { count: 0, ms: 0 }, longestMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = entry.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? totals.scavenge : totals.other;
+      kind.count += 1;
+      kind.ms += entry.duration;
+      totals.longestMs = Math.max(totals.longestMs, entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  process.on('SIGUSR2', () => {
+    totals.seq += 1;
+    // Written whole, then renamed, so the harness never reads half a file.
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(totals));
+    fs.renameSync(`${file}.tmp`, file);
+    totals.longestMs = 0;
+  });
+}
+
 async function main() {
   if (!SUBJECTS[SUBJECT]) throw new Error(`BENCH_SUBJECT must be one of ${Object.keys(SUBJECTS).join(', ')}`);
   process.env.LOG_LEVEL = process.env.LOG_LEVEL || 'warn';
+  if (process.env.BENCH_GC_FILE) watchGarbageCollection(process.env.BENCH_GC_FILE);
   useStaticCredentials(BENCH_CREDENTIALS);
   const framework = loadFramework();
   const { createBackend, coreServices, createServiceFactory, ConfigReader } = framework;

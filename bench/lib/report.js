@@ -39,6 +39,45 @@ const fmt = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n)
 const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
 const fmtRatio = (r) => (r === null ? '–' : `${r.toFixed(2)}×`);
 
+/**
+ * What one small GET cost each backend: CPU per request and garbage collection, measured in the
+ * same runs. Empty for results from before these were measured.
+ */
+function requestCostSection(small) {
+  const counts = Object.keys(small).map(Number).sort((a, b) => a - b);
+  const measured = counts.some((c) => Object.values(small[c]).some((s) => s.cpuMainUs !== null));
+  if (!measured) return [];
+  const lines = [
+    '### What each request cost the backend',
+    '',
+    'Read in the same runs. CPU: from /proc, per request served; "main thread" is the JavaScript thread,',
+    'where every subject spends most of its time, and "process" adds the other threads (V8\'s helpers,',
+    'and for ours the Tokio workers). GC: pauses the backend observed (`perf_hooks`), per 1,000',
+    'requests; "longest" is the longest single pause in any round. A pause stops every request in',
+    'flight, so pauses and main-thread CPU set the latency tail.',
+    '',
+  ];
+  const rows = [];
+  for (const c of counts) {
+    const floorCpu = small[c].floor?.cpuMainUs ?? null;
+    for (const [subject, s] of Object.entries(small[c])) {
+      rows.push([
+        String(c),
+        LABELS[subject],
+        fmt(s.cpuMainUs),
+        subject === 'floor' ? '1.00×' : fmtRatio(ratio(s.cpuMainUs, floorCpu)),
+        fmt(s.cpuProcessUs),
+        fmt(s.scavengesPer1k, 1),
+        fmt(s.gcMsPer1k, 1),
+        fmt(s.gcLongestMs, 1),
+      ]);
+    }
+  }
+  lines.push(table(['conns', 'subject', 'main thread µs/req', '÷ floor', 'process µs/req', 'scavenges /1k req', 'GC pause ms /1k req', 'longest GC pause ms'], rows, 'rlrrrrrr'));
+  lines.push('');
+  return lines;
+}
+
 function summarise(results) {
   const summary = { small: {}, large: {}, sign: {}, goals: [] };
   for (const run of results.small ?? []) {
@@ -53,6 +92,12 @@ function summarise(results) {
         p50Ms: median(s.runs.map((r) => r.p50Ms)),
         p99Ms: median(s.runs.map((r) => r.p99Ms)),
         rssMiB: median(s.runs.map((r) => r.rssMiB)),
+        // Absent in results from before these were measured.
+        cpuMainUs: median(s.runs.map((r) => r.cpuMicrosPerRequest?.mainThread)),
+        cpuProcessUs: median(s.runs.map((r) => r.cpuMicrosPerRequest?.process)),
+        scavengesPer1k: median(s.runs.map((r) => r.gcPer1kRequests?.scavenges)),
+        gcMsPer1k: median(s.runs.map((r) => r.gcPer1kRequests?.pauseMs)),
+        gcLongestMs: max(s.runs.map((r) => r.gcPer1kRequests?.longestMs).filter((x) => typeof x === 'number')),
         upstreamConnections: median(s.runs.map((r) => r.upstreamConnections)),
         upstreamConnectionsMax: max(s.runs.map((r) => r.upstreamConnections)),
         upstreamRequests: s.runs.reduce((sum, r) => sum + r.upstreamRequests, 0),
@@ -251,6 +296,7 @@ function markdown(results) {
       lines.push(table(['subject', 'req/s', 'A ÷ this', 'p50 ms', 'p99 ms', 'RSS MiB', 'upstream conns', 'signed', 'errors'], rows));
     }
     lines.push('');
+    lines.push(...requestCostSection(summary.small));
   }
 
   if (results.large) {
