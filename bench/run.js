@@ -6,12 +6,14 @@
 //   B segment        @segment/backstage-plugin-proxy-sigv4-backend
 //   C proxy-backend  @backstage/plugin-proxy-backend (does not sign)
 //   D floor          a plugin that answers at once: the cost of Backstage itself
-// Phases: small GET (wrk), one large streamed response (A B C), signing alone.
+// Phases: small GET (wrk), the same GET at a paced (unsaturated) load, one large streamed
+// response (A B C), signing alone.
 // Full runs (every option at least its default) write bench/results.json, bench/RESULTS.md and
 // bench/chart.svg; shorter runs only print, unless --write, and then every file says SMOKE RUN.
 //   node bench/run.js [--seconds 15] [--rounds 3] [--connections 10,64] [--gib 1]
 //     [--stream-timeout 120] [--rss-limit 4096] [--sign-seconds 5]
-//     [--subjects ours,segment,proxy-backend,floor] [--phases small,large,sign] [--write]
+//     [--pace-ms 10] [--subjects ours,segment,proxy-backend,floor] [--phases small,paced,large,sign]
+//     [--write]
 //   node bench/run.js --report    renders RESULTS.md and chart.svg again from results.json
 // bench/setup.sh installs what it needs; bench/run.sh does both.
 
@@ -33,7 +35,9 @@ const REPO = path.resolve(BENCH, '..');
 const SUBJECTS = ['ours', 'segment', 'proxy-backend', 'floor'];
 const LARGE_SUBJECTS = ['ours', 'segment', 'proxy-backend'];
 const SIGNERS = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
-const PHASES = ['small', 'large', 'sign'];
+const PHASES = ['small', 'paced', 'large', 'sign'];
+/** The paced phase: this many connections, each waiting `paceMs` between an answer and its next request. */
+const PACED_CONNECTIONS = 10;
 const DEFAULTS = {
   seconds: 15,
   rounds: 3,
@@ -42,6 +46,7 @@ const DEFAULTS = {
   streamTimeout: 120,
   rssLimit: 4096,
   signSeconds: 5,
+  paceMs: 10,
   subjects: SUBJECTS,
   phases: PHASES,
 };
@@ -70,6 +75,7 @@ function parseOptions(argv) {
       case 'stream-timeout': options.streamTimeout = number(name, value(), 1, 1800); break;
       case 'rss-limit': options.rssLimit = number(name, value(), 256, 16384); break;
       case 'sign-seconds': options.signSeconds = number(name, value(), 0.2, 120); break;
+      case 'pace-ms': options.paceMs = number(name, value(), 1, 1000); break;
       case 'subjects': options.subjects = list(value()); break;
       case 'phases': options.phases = list(value()); break;
       case 'write': options.write = true; break;
@@ -91,6 +97,7 @@ function isFullRun(o) {
     DEFAULTS.connections.every((c) => o.connections.includes(c)) &&
     o.gib >= DEFAULTS.gib &&
     o.signSeconds >= DEFAULTS.signSeconds &&
+    o.paceMs === DEFAULTS.paceMs &&
     SUBJECTS.every((s) => o.subjects.includes(s)) &&
     PHASES.every((p) => o.phases.includes(p))
   );
@@ -241,6 +248,36 @@ async function smallGetPhase(o, backends, upstream) {
   return runs;
 }
 
+/**
+ * The small GET again, at a load far below what any subject can serve: latency without queueing.
+ * Interleaved rounds like smallGetPhase, plus wrk straight to the upstream ('upstream'): the
+ * round trip every proxy adds to Backstage's own latency, whatever it does itself.
+ */
+async function pacedPhase(o, backends, upstream, warmedUp) {
+  const targets = Object.fromEntries(o.subjects.map((subject) => [subject, urlOf(backends[subject], SMALL_PATH)]));
+  targets.upstream = `${upstream.info.url}${SMALL_PATH}`;
+  if (!warmedUp) {
+    for (const url of Object.values(targets)) runWrk({ url, connections: PACED_CONNECTIONS, seconds: 3, headers: AUTH });
+  }
+  const runs = [];
+  for (let round = 1; round <= o.rounds; round += 1) {
+    for (const [subject, url] of Object.entries(targets)) {
+      const result = runWrk({
+        url,
+        connections: PACED_CONNECTIONS,
+        seconds: o.seconds,
+        headers: AUTH,
+        script: path.join(BENCH, 'lib/paced.lua'),
+        scriptArgs: [o.paceMs],
+      });
+      const run = { round, subject, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests, errors: result.socketErrors + result.non2xx };
+      runs.push(run);
+      log(`paced round ${round} ${subject}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, errors ${run.errors}`);
+    }
+  }
+  return { connections: PACED_CONNECTIONS, paceMs: o.paceMs, runs };
+}
+
 async function largePhase(o, backends, upstream, addon) {
   const size = Math.round(o.gib * 2 ** 30);
   const runs = [];
@@ -358,10 +395,10 @@ async function main() {
   const upstream = await startNodeProcess(path.join(BENCH, 'lib/fast-upstream-process.js'));
   const backends = {};
   try {
-    const needBackends = o.phases.includes('small') || o.phases.includes('large');
+    const needBackends = ['small', 'paced', 'large'].some((p) => o.phases.includes(p));
     if (needBackends) {
       results.auth = {};
-      const needed = o.phases.includes('small') ? o.subjects : o.subjects.filter((s) => LARGE_SUBJECTS.includes(s));
+      const needed = o.phases.includes('small') || o.phases.includes('paced') ? o.subjects : o.subjects.filter((s) => LARGE_SUBJECTS.includes(s));
       for (const subject of needed) {
         backends[subject] = await startBackend(subject, upstream, addon);
         const { anonymousStatus } = await checkSubject(backends[subject]);
@@ -371,6 +408,7 @@ async function main() {
       if (backends.ours) results.machine.addonLoadedByBackend = path.relative(REPO, backends.ours.addon ?? '?');
     }
     if (o.phases.includes('small')) results.small = await smallGetPhase(o, backends, upstream);
+    if (o.phases.includes('paced')) results.paced = await pacedPhase(o, backends, upstream, o.phases.includes('small'));
     if (o.phases.includes('large')) results.large = await largePhase(o, backends, upstream, addon);
   } finally {
     for (const backend of Object.values(backends)) {

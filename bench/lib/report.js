@@ -7,6 +7,7 @@ const LABELS = {
   segment: 'B Segment proxy-sigv4',
   'proxy-backend': 'C Backstage proxy-backend',
   floor: 'D floor',
+  upstream: 'E the upstream alone (no backend)',
   'ours-signer': 'ours: addon Signer.sign (from JS)',
   'ours-sync': 'ours: addon signRequestSync (from JS)',
   'ours-rust': 'ours: Rust only (examples/sign_bench)',
@@ -78,8 +79,41 @@ function requestCostSection(small) {
   return lines;
 }
 
+/**
+ * Latency at a load well below saturation. Empty for results from before it was measured.
+ */
+function pacedSection(paced, summaryPaced) {
+  if (!paced) return [];
+  const floor = summaryPaced.floor ?? null;
+  const overFloor = (subject, key) => (['floor', 'upstream'].includes(subject) || !floor ? '–' : `+${fmt(summaryPaced[subject][key] - floor[key], 2)}`);
+  const rows = Object.entries(summaryPaced).map(([subject, s]) => [
+    LABELS[subject],
+    fmt(s.rps),
+    fmt(s.p50Ms, 2),
+    fmt(s.p99Ms, 2),
+    overFloor(subject, 'p50Ms'),
+    overFloor(subject, 'p99Ms'),
+    fmt(s.errors),
+  ]);
+  return [
+    '## Latency at an unsaturated load',
+    '',
+    'The small-GET runs above saturate every backend\'s JavaScript thread, so their latency is mostly',
+    'queueing: with N connections in a closed loop, mean latency is N ÷ req/s (Little\'s law), and a',
+    'subject at 0.7× the floor\'s req/s waits about 1.4× as long at every percentile. Here the same GET',
+    `runs on ${paced.connections} connections that each wait ${paced.paceMs} ms after an answer before the next request`,
+    '(wrk with `bench/lib/paced.lua`; the wait is not part of the latency), a fraction of what every',
+    'subject can serve: the latency is what a request costs, not how long it queued. "Over the floor":',
+    'what the subject adds to Backstage\'s own latency. E is wrk straight to the upstream: the round trip',
+    'that every proxy adds to the floor before it does any work of its own.',
+    '',
+    table(['subject', 'req/s', 'p50 ms', 'p99 ms', 'p50 over the floor', 'p99 over the floor', 'errors'], rows),
+    '',
+  ];
+}
+
 function summarise(results) {
-  const summary = { small: {}, large: {}, sign: {}, goals: [] };
+  const summary = { small: {}, paced: {}, large: {}, sign: {}, goals: [] };
   for (const run of results.small ?? []) {
     const byC = (summary.small[run.connections] ??= {});
     (byC[run.subject] ??= { runs: [] }).runs.push(run);
@@ -105,6 +139,16 @@ function summarise(results) {
         errors: s.runs.reduce((sum, r) => sum + r.errors, 0),
       };
     }
+  }
+  for (const run of results.paced?.runs ?? []) (summary.paced[run.subject] ??= { runs: [] }).runs.push(run);
+  for (const [subject, s] of Object.entries(summary.paced)) {
+    summary.paced[subject] = {
+      rounds: s.runs.length,
+      rps: median(s.runs.map((r) => r.rps)),
+      p50Ms: median(s.runs.map((r) => r.p50Ms)),
+      p99Ms: median(s.runs.map((r) => r.p99Ms)),
+      errors: s.runs.reduce((sum, r) => sum + r.errors, 0),
+    };
   }
   for (const run of results.large?.runs ?? []) (summary.large[run.subject] ??= { runs: [] }).runs.push(run);
   for (const [subject, s] of Object.entries(summary.large)) {
@@ -165,10 +209,16 @@ function goals(results, summary) {
 
   const ours10 = summary.small[10]?.ours;
   const floor10 = summary.small[10]?.floor;
+  const oursPaced = summary.paced.ours;
+  const floorPaced = summary.paced.floor;
+  // Judged on the saturating run, as the goal is written; the paced run is shown beside it.
+  const pacedText = oursPaced && floorPaced
+    ? `; at the paced, unsaturated load (below): ${fmt(oursPaced.p99Ms, 2)} ms vs floor ${fmt(floorPaced.p99Ms, 2)} ms`
+    : '';
   out.push(
     ours10 && floor10
       ? goal("p99 at 10 connections ≤ the floor's p99 + 2 ms", ours10.p99Ms <= floor10.p99Ms + 2 ? 'met' : 'not met',
-          `${fmt(ours10.p99Ms, 2)} ms vs floor ${fmt(floor10.p99Ms, 2)} ms + 2 ms`)
+          `${fmt(ours10.p99Ms, 2)} ms vs floor ${fmt(floor10.p99Ms, 2)} ms + 2 ms${pacedText}`)
       : goal("p99 at 10 connections ≤ the floor's p99 + 2 ms", 'not measured', 'needs ours and the floor at 10 connections'),
   );
 
@@ -298,6 +348,8 @@ function markdown(results) {
     lines.push('');
     lines.push(...requestCostSection(summary.small));
   }
+
+  lines.push(...pacedSection(results.paced, summary.paced));
 
   if (results.large) {
     const size = results.large.sizeBytes;

@@ -20,10 +20,12 @@ function runWrkAsync(options) {
   });
 }
 
-function wrkArgs({ url, connections, seconds, headers = {}, threads = 2 }) {
+/** `script`: a wrk Lua script, given `scriptArgs` (after `--`). */
+function wrkArgs({ url, connections, seconds, headers = {}, threads = 2, script, scriptArgs = [] }) {
   const args = ['-t', String(Math.min(threads, connections)), '-c', String(connections), '-d', `${seconds}s`, '--latency', '--timeout', '10s'];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
-  return [...args, url];
+  if (script) args.push('-s', script);
+  return [...args, url, ...(scriptArgs.length ? ['--', ...scriptArgs.map(String)] : [])];
 }
 
 function parseWrk(raw) {
