@@ -1,8 +1,9 @@
 'use strict';
-// Benchmarks side by side (issue 5): four real Backstage backends, one per subject, in front of
-// one fast loopback upstream, measured in interleaved rounds (A B C D, A B C D, ...) so drift
-// on the shared machine falls on every subject alike.
+// Benchmarks side by side (issue 5): five real Backstage backends, one per subject, in front of
+// one fast loopback upstream, measured in interleaved rounds (A A' B C D, A A' B C D, ...) so
+// drift on the shared machine falls on every subject alike.
 //   A ours           proxy-sigv4 (backstage-plugin/ with the release addon)
+//   A' ours-unaudited  the same router mounted by its legacy createRouter: no audit events
 //   B segment        @segment/backstage-plugin-proxy-sigv4-backend
 //   C proxy-backend  @backstage/plugin-proxy-backend (does not sign)
 //   D floor          a plugin that answers at once: the cost of Backstage itself
@@ -12,7 +13,7 @@
 // bench/chart.svg; shorter runs only print, unless --write, and then every file says SMOKE RUN.
 //   node bench/run.js [--seconds 15] [--rounds 3] [--connections 10,64] [--gib 1]
 //     [--stream-timeout 120] [--rss-limit 4096] [--sign-seconds 5]
-//     [--pace-ms 10] [--subjects ours,segment,proxy-backend,floor] [--phases small,paced,large,sign]
+//     [--pace-ms 10] [--subjects ours,ours-unaudited,segment,proxy-backend,floor] [--phases small,paced,large,sign]
 //     [--write]
 //   node bench/run.js --report    renders RESULTS.md and chart.svg again from results.json
 // bench/setup.sh installs what it needs; bench/run.sh does both.
@@ -32,7 +33,7 @@ const { chooseAddon } = require('./lib/addon');
 
 const BENCH = __dirname;
 const REPO = path.resolve(BENCH, '..');
-const SUBJECTS = ['ours', 'segment', 'proxy-backend', 'floor'];
+const SUBJECTS = ['ours', 'ours-unaudited', 'segment', 'proxy-backend', 'floor'];
 const LARGE_SUBJECTS = ['ours', 'segment', 'proxy-backend'];
 const SIGNERS = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
 const PHASES = ['small', 'paced', 'large', 'sign'];

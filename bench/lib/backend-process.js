@@ -2,6 +2,7 @@
 // A production Backstage backend (backend-defaults, from bench/peers) on 127.0.0.1:PORT with one
 // benchmark subject, chosen by BENCH_SUBJECT:
 //   ours           the proxy-sigv4 plugin (backstage-plugin/dist), signing, /api/proxy-sigv4/bench
+//   ours-unaudited its legacy createRouter, mounted like Segment's: the same, without an auditor
 //   segment        @segment/backstage-plugin-proxy-sigv4-backend's router, signing, /api/proxy-sigv4/bench
 //   proxy-backend  @backstage/plugin-proxy-backend, unsigned, /api/proxy/bench
 //   floor          a tiny plugin that answers at once with a small body, /api/bench-floor/bench
@@ -43,36 +44,38 @@ function loadFramework() {
   }
 }
 
+/** The route every signing subject serves, in the `proxysigv4` format ours and Segment's share. */
+const SIGNED_ROUTE_CONFIG = { proxysigv4: { '/bench': { target: UPSTREAM_URL, service: SERVICE, region: REGION } } };
+
 /** The subjects: each gives its config section, its plugin and the path prefix it serves. */
 const SUBJECTS = {
   ours: () => ({
     prefix: '/api/proxy-sigv4/bench',
-    config: { proxysigv4: { '/bench': { target: UPSTREAM_URL, service: SERVICE, region: REGION } } },
+    config: SIGNED_ROUTE_CONFIG,
     plugin: require(pluginDir).default,
+  }),
+
+  // The same plugin code, mounted as a legacy backend mounts it (`createRouter`), which has no
+  // auditor: it shows what Backstage's per-request audit event costs ours. Not a goal subject.
+  'ours-unaudited': (framework) => ({
+    prefix: '/api/proxy-sigv4/bench',
+    config: SIGNED_ROUTE_CONFIG,
+    plugin: routerPlugin(framework, 'proxy-sigv4', ({ config, logger, httpAuth }) =>
+      require(pluginDir).createRouter({ config, logger, httpAuth }),
+    ),
   }),
 
   // Segment's own plugin export registers `allow: 'unauthenticated'` for everything unless
   // `proxysigv4.allowUnauthenticatedRequests` is false, and that key crashes its startup (its
   // router parses it as a route). So its published router is mounted here by a wrapper that,
   // like the other subjects, leaves Backstage's default policy in place: credentials required.
-  segment: ({ createBackendPlugin, coreServices }) => {
-    const { createRouter } = requirePeer('@segment/backstage-plugin-proxy-sigv4-backend');
-    return {
-      prefix: '/api/proxy-sigv4/bench',
-      config: { proxysigv4: { '/bench': { target: UPSTREAM_URL, service: SERVICE, region: REGION } } },
-      plugin: createBackendPlugin({
-        pluginId: 'proxy-sigv4',
-        register(env) {
-          env.registerInit({
-            deps: { config: coreServices.rootConfig, logger: coreServices.logger, httpRouter: coreServices.httpRouter },
-            async init({ config, logger, httpRouter }) {
-              httpRouter.use(await createRouter({ config, logger }));
-            },
-          });
-        },
-      }),
-    };
-  },
+  segment: (framework) => ({
+    prefix: '/api/proxy-sigv4/bench',
+    config: SIGNED_ROUTE_CONFIG,
+    plugin: routerPlugin(framework, 'proxy-sigv4', ({ config, logger }) =>
+      requirePeer('@segment/backstage-plugin-proxy-sigv4-backend').createRouter({ config, logger }),
+    ),
+  }),
 
   'proxy-backend': () => ({
     prefix: '/api/proxy/bench',
@@ -100,6 +103,29 @@ const SUBJECTS = {
     }),
   }),
 };
+
+/**
+ * A plugin that mounts an express router made by `makeRouter` (a legacy `createRouter`) under
+ * Backstage's default auth policy: credentials required.
+ */
+function routerPlugin({ createBackendPlugin, coreServices }, pluginId, makeRouter) {
+  return createBackendPlugin({
+    pluginId,
+    register(env) {
+      env.registerInit({
+        deps: {
+          config: coreServices.rootConfig,
+          logger: coreServices.logger,
+          httpRouter: coreServices.httpRouter,
+          httpAuth: coreServices.httpAuth,
+        },
+        async init({ httpRouter, ...services }) {
+          httpRouter.use(await makeRouter(services));
+        },
+      });
+    },
+  });
+}
 
 /**
  * Counts garbage-collection pauses of this process. Each SIGUSR2 writes the totals so far, with

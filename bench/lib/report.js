@@ -4,6 +4,7 @@
 
 const LABELS = {
   ours: 'A proxy-sigv4 (ours)',
+  'ours-unaudited': "A' ours, no audit events",
   segment: 'B Segment proxy-sigv4',
   'proxy-backend': 'C Backstage proxy-backend',
   floor: 'D floor',
@@ -16,6 +17,7 @@ const LABELS = {
 };
 const SHORT = {
   ours: 'A ours',
+  'ours-unaudited': "A' ours, no audit",
   segment: 'B Segment',
   'proxy-backend': 'C proxy-backend',
   floor: 'D floor',
@@ -25,7 +27,7 @@ const SHORT = {
   smithy: '@smithy/signature-v4',
   aws4: 'aws4',
 };
-const COLORS = { ours: '#2b6cb0', segment: '#dd6b20', 'proxy-backend': '#718096', floor: '#38a169' };
+const COLORS = { ours: '#2b6cb0', 'ours-unaudited': '#90cdf4', segment: '#dd6b20', 'proxy-backend': '#718096', floor: '#38a169' };
 const SIGN_COLORS = { 'ours-signer': '#1a365d', 'ours-sync': '#2b6cb0', 'ours-rust': '#63b3ed', smithy: '#805ad5', aws4: '#d69e2e' };
 
 function median(values) {
@@ -202,6 +204,11 @@ function goals(results, summary) {
       else if (r < factor && met !== null) met = false;
       parts.push(`${c} conn: ${fmt(ours)} vs ${fmt(other)} req/s = ${fmtRatio(r)}`);
     }
+    // Judged on A only; A' (no audit events) is shown beside it.
+    const unaudited = cs
+      .filter((c) => summary.small[c]['ours-unaudited'])
+      .map((c) => `${c} conn ${fmtRatio(ratio(summary.small[c]['ours-unaudited'].rps, summary.small[c][peer]?.rps ?? null))}`);
+    if (unaudited.length) parts.push(`A' (no audit events): ${unaudited.join(', ')}`);
     out.push(goal(text, met === null ? 'not measured' : met ? 'met' : 'not met', parts.join('; ') || 'no small-GET runs'));
   };
   smallRatio('segment', 3, "small GET req/s ≥ 3× Segment's");
@@ -429,6 +436,12 @@ function markdown(results) {
   lines.push('');
   lines.push('- **A ours**: `backstage-plugin/` (its `dist`) with the addon named above; route `/bench` with explicit');
   lines.push('  `service: execute-api`, `region: us-east-1`; fake keys from `bench/lib/credentials.js` in the environment.');
+  if (Object.values(summary.small).some((bySubject) => bySubject['ours-unaudited'])) {
+    lines.push("- **A' ours, no audit events**: the same router and addon, mounted by the plugin's legacy");
+    lines.push('  `createRouter({ config, logger, httpAuth })` in the wrapper B uses. A legacy backend has no auditor,');
+    lines.push('  so it records no audit events; everything else is the same. Not a goal subject: it shows what the');
+    lines.push('  per-request audit event (issue 3) costs, which none of the peers records.');
+  }
   lines.push('- **B Segment**: its published `createRouter` (the same code its plugin mounts), same config and keys. Its');
   lines.push('  own plugin registers `allow: unauthenticated` for everything unless');
   lines.push('  `proxysigv4.allowUnauthenticatedRequests: false`, and that key crashes its startup (read as a route),');
@@ -509,7 +522,7 @@ function chart(results) {
   const width = 960;
   const height = 340;
   const parts = [];
-  const subjects = ['ours', 'segment', 'proxy-backend', 'floor'];
+  const subjects = ['ours', 'ours-unaudited', 'segment', 'proxy-backend', 'floor'];
   const cs = Object.keys(summary.small).map(Number).sort((a, b) => a - b);
   parts.push(panel({
     x: 10, y: 40, width: 520, height: height - 50,
