@@ -126,6 +126,7 @@ function summarise(results) {
       byC[subject] = {
         rounds: s.runs.length,
         rps: median(s.runs.map((r) => r.rps)),
+        rpsByRound: Object.fromEntries(s.runs.map((r) => [r.round, r.rps])),
         p50Ms: median(s.runs.map((r) => r.p50Ms)),
         p99Ms: median(s.runs.map((r) => r.p99Ms)),
         rssMiB: median(s.runs.map((r) => r.rssMiB)),
@@ -186,6 +187,18 @@ function fastestFromJs(summary) {
   return best;
 }
 
+/**
+ * The lowest and highest of the per-round ratios, e.g. ` (per round 2.67–3.02×)`: a round runs
+ * every subject back to back, so its ratio shows how far the machine's drift moves the median's.
+ */
+function roundSpread(a, b) {
+  const ratios = Object.entries(a?.rpsByRound ?? {})
+    .map(([round, rps]) => ratio(rps, b?.rpsByRound?.[round] ?? null))
+    .filter((r) => r !== null);
+  if (ratios.length < 2) return '';
+  return ` (per round ${Math.min(...ratios).toFixed(2)}–${fmtRatio(Math.max(...ratios))})`;
+}
+
 function goal(text, status, numbers) {
   return { goal: text, status, numbers };
 }
@@ -202,7 +215,7 @@ function goals(results, summary) {
       const r = ratio(ours, other);
       if (r === null) met = null;
       else if (r < factor && met !== null) met = false;
-      parts.push(`${c} conn: ${fmt(ours)} vs ${fmt(other)} req/s = ${fmtRatio(r)}`);
+      parts.push(`${c} conn: ${fmt(ours)} vs ${fmt(other)} req/s = ${fmtRatio(r)}${roundSpread(summary.small[c].ours, summary.small[c][peer])}`);
     }
     // Judged on A only; A' (no audit events) is shown beside it.
     const unaudited = cs
