@@ -11,7 +11,7 @@
 // response (A B C), signing alone.
 // Full runs (every option at least its default) write bench/results.json, bench/RESULTS.md and
 // bench/chart.svg; shorter runs only print, unless --write, and then every file says SMOKE RUN.
-//   node bench/run.js [--seconds 15] [--rounds 3] [--connections 10,64] [--gib 1]
+//   node bench/run.js [--seconds 5] [--rounds 9] [--connections 10,64] [--gib 1]
 //     [--stream-timeout 120] [--rss-limit 4096] [--sign-seconds 5]
 //     [--pace-ms 10] [--subjects ours,ours-unaudited,segment,proxy-backend,floor] [--phases small,paced,large,sign]
 //     [--write]
@@ -39,9 +39,12 @@ const SIGNERS = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
 const PHASES = ['small', 'paced', 'large', 'sign'];
 /** The paced phase: this many connections, each waiting `paceMs` between an answer and its next request. */
 const PACED_CONNECTIONS = 10;
+// Many short rounds rather than a few long ones: on this shared machine a backend's speed moves by
+// 20-40% for tens of seconds at a time, and a median over many interleaved moments is robust to
+// that where one over three is not.
 const DEFAULTS = {
-  seconds: 15,
-  rounds: 3,
+  seconds: 5,
+  rounds: 9,
   connections: [10, 64],
   gib: 1,
   streamTimeout: 120,
