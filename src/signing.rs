@@ -189,7 +189,6 @@ mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
-    /// AWS's published SigV4 test suite, "get-vanilla": the one fixed point every signer agrees on.
     #[test]
     fn refuses_a_header_given_twice_in_different_cases() {
         let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
@@ -205,6 +204,7 @@ mod tests {
         assert!(distinct.is_ok());
     }
 
+    /// AWS's published SigV4 test suite, "get-vanilla": the one fixed point every signer agrees on.
     #[test]
     fn reproduces_the_aws_get_vanilla_vector() {
         let credentials =
