@@ -23,6 +23,7 @@ use crate::duration::parse_duration;
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::ProxyError;
 use crate::policy::{RawPolicy, RoutePolicy};
+use crate::route_match::keys_alike;
 
 /// Segment's default, kept so CloudTrail and IAM conditions see the same session name.
 pub const DEFAULT_ROLE_SESSION_NAME: &str = "tempAssumeRoleSession";
@@ -48,10 +49,12 @@ pub struct Target {
     pub authority: Authority,
     /// The path as written in the config (may be empty, may end in `/`).
     pub base_path: String,
+    /// `scheme://authority`, the origin the upstream's own absolute redirects point to.
+    pub origin: String,
 }
 
 /// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
-const ROUTE_KEYS: [&str; 18] = [
+const ROUTE_KEYS: [&str; 20] = [
     "target",
     "hostHeader",
     "profile",
@@ -68,8 +71,10 @@ const ROUTE_KEYS: [&str; 18] = [
     "credentials",
     "timeout",
     "connectTimeout",
+    "credentialTimeout",
     "maxRequestBodyBytes",
     "unsignedPayload",
+    "responseHeaders",
 ];
 
 /// The expanded route form.
@@ -102,7 +107,23 @@ pub fn parse_routes(config: &Value) -> Result<Vec<Route>, ProxyError> {
         .map(|(key, value)| parse_route(key, value, key))
         .collect::<Result<Vec<_>, _>>()?;
     routes.extend(endpoint_routes(entries)?);
+    check_keys_distinct(&routes)?;
     Ok(routes)
+}
+
+/// Route keys that differ only in letter case would select each other's upstream paths on a
+/// case-insensitive server, and make route selection ambiguous: refused.
+fn check_keys_distinct(routes: &[Route]) -> Result<(), ProxyError> {
+    for (i, route) in routes.iter().enumerate() {
+        if let Some(twin) = routes[..i].iter().find(|other| keys_alike(&other.key, &route.key)) {
+            return Err(ProxyError::invalid_config(
+                &route.key,
+                "",
+                format!("differs from route {} only in letter case; use one spelling", twin.key),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Options sit beside the routes and are never taken for routes. The addon checks them; the
@@ -148,13 +169,32 @@ fn endpoint_routes(entries: &Map<String, Value>) -> Result<Vec<Route>, ProxyErro
         .collect()
 }
 
-/// Deserializes the route object at `at`; a type error names the key, e.g.
-/// `proxysigv4./r.allowedMethods: invalid type: string "GET", expected a sequence`.
+/// Deserializes the route object at `at`; a type error names the key and the expected type,
+/// never the value (it may be a secret), e.g. `proxysigv4./r.externalId: invalid type, expected
+/// a string`.
 fn deserialize_at<T: serde::de::DeserializeOwned>(at: &str, value: &Value) -> Result<T, ProxyError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let key = e.path().to_string();
-        ProxyError::invalid_config(at, if key == "." { "" } else { &key }, e.into_inner())
+        let problem = without_value(&e.into_inner().to_string());
+        ProxyError::invalid_config(at, if key == "." { "" } else { &key }, problem)
     })
+}
+
+/// A serde error message with the offending value cut out: serde writes `invalid type: floating
+/// point `987654321012.0`, expected a string`, which would put a secret into a startup log.
+fn without_value(message: &str) -> String {
+    for kind in ["invalid type", "invalid value", "invalid length"] {
+        if message.starts_with(kind) {
+            return match message.rsplit_once(", expected ") {
+                Some((_, expected)) => format!("{kind}, expected {expected}"),
+                None => kind.to_string(),
+            };
+        }
+    }
+    if message.starts_with("missing field") || message.starts_with("unknown field") {
+        return message.to_string();
+    }
+    "has a value of the wrong type".to_string()
 }
 
 /// Parses one route; `at` is where it sits in the config, for error messages.
@@ -223,7 +263,8 @@ fn parse_target(key: &str, target: &str) -> Result<Target, ProxyError> {
         return Err(fail("must not contain a query or fragment"));
     }
     let base_path = if target_has_path(target) { uri.path().to_string() } else { String::new() };
-    Ok(Target { scheme, authority, base_path })
+    let origin = format!("{scheme}://{authority}");
+    Ok(Target { scheme, authority, base_path, origin })
 }
 
 /// `http::Uri` reports "/" for "https://host"; we keep the target exactly as written.
@@ -451,6 +492,32 @@ mod tests {
             .starts_with("proxysigv4./svc.allowedMethods: invalid type"));
         assert!(error_of(json!({ "/svc": { "target": target, "headers": { "x-a": 1 } } }))
             .starts_with("proxysigv4./svc.headers.x-a: invalid type"));
+    }
+
+    #[test]
+    fn type_errors_name_the_expected_type_and_never_the_value() {
+        let target = "https://abc.execute-api.us-west-2.amazonaws.com";
+        for (key, value) in [
+            ("externalId", json!(987654321012.0)),
+            ("externalId", json!(987654321012_u64)),
+            ("headers", json!({ "x-api-key": 987654321012_u64 })),
+            ("headers", json!({ "x-api-key": true })),
+            ("roleArn", json!(["987654321012"])),
+            ("unsignedPayload", json!("987654321012")),
+            ("responseHeaders", json!({ "passOriginPolicy": "987654321012" })),
+        ] {
+            let message = error_of(json!({ "/svc": { "target": target, key: value } }));
+            assert!(message.starts_with(&format!("proxysigv4./svc.{key}")), "{message}");
+            assert!(message.contains("expected"), "{message}");
+            assert!(!message.contains("987654321012") && !message.contains("true"), "{message}");
+        }
+    }
+
+    #[test]
+    fn route_keys_that_differ_only_in_case_are_refused() {
+        let target = "https://abc.execute-api.us-west-2.amazonaws.com";
+        let message = error_of(json!({ "/api": target, "/API": target }));
+        assert!(message.contains("only in letter case"), "{message}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! cache that is shared process-wide per source. A cache refreshes ahead of expiry, one fetch at a
 //! time (single flight); while its credentials are still valid the refresh runs in the background,
 //! so no request waits on STS or IMDS, and a failed refresh keeps the valid credentials in use.
-//! After failures the source is retried with exponential backoff.
+//! After failures the source is retried with exponential backoff. A caller waits for a fetch at
+//! most as long as it says; a fetch that overruns it is abandoned and counts as a failure.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,6 +24,7 @@ use once_cell::sync::Lazy;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use crate::credential_failure::describe_failure;
 use crate::error::{ErrorKind, ProxyError};
 
 /// Where a route's credentials come from.
@@ -60,6 +62,8 @@ const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// ...up to this, so an outage costs the source one call per source and interval, and recovery
 /// is noticed within it.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
+/// How long a background refresh may take before it is abandoned (and the lock let go).
+const BACKGROUND_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The last failed fetch, kept to answer quickly and to pace retries.
 struct Failure {
@@ -93,8 +97,8 @@ impl CredentialCache {
         }
     }
 
-    /// Credentials to sign with now.
-    pub async fn credentials(self: &Arc<Self>) -> Result<Credentials, ProxyError> {
+    /// Credentials to sign with now, waiting at most `wait` for a fetch when none are usable.
+    pub async fn credentials(self: &Arc<Self>, wait: Duration) -> Result<Credentials, ProxyError> {
         if let Some(fresh) = self.cached(REFRESH_AHEAD) {
             return Ok(fresh);
         }
@@ -102,12 +106,16 @@ impl CredentialCache {
             self.refresh_in_background();
             return Ok(usable);
         }
-        let _refreshing = self.refreshing.lock().await;
+        let deadline = Instant::now() + wait;
+        // Another caller's fetch may be under way: wait for it, but not past our own deadline.
+        let Ok(_refreshing) = tokio::time::timeout_at(deadline, self.refreshing.lock()).await else {
+            return Err(unavailable(&timed_out(wait)));
+        };
         // Someone else may have fetched while we waited.
         if let Some(usable) = self.cached(EXPIRY_MARGIN) {
             return Ok(usable);
         }
-        self.fetch().await
+        self.fetch(deadline).await
     }
 
     /// Starts a refresh unless one is running; the caller goes on with the valid credentials.
@@ -117,28 +125,37 @@ impl CredentialCache {
             tokio::spawn(async move {
                 let _refreshing = refreshing;
                 // A failure is recorded for the next caller; there is nobody to tell now.
-                let _ = cache.fetch().await;
+                let _ = cache.fetch(Instant::now() + BACKGROUND_FETCH_TIMEOUT).await;
             });
         }
     }
 
-    async fn fetch(&self) -> Result<Credentials, ProxyError> {
+    /// Asks the source, abandoning the call at `deadline`. Credentials that arrive already
+    /// expired (or within the expiry margin) are a failure: used, they would be refused upstream,
+    /// and not cached, every request would call the source again.
+    async fn fetch(&self, deadline: Instant) -> Result<Credentials, ProxyError> {
         if let Some(message) = self.failure_still_pacing() {
-            return self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(message));
+            return self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(&message));
         }
-        match self.provider.provide_credentials().await {
+        let started = Instant::now();
+        let outcome = match tokio::time::timeout_at(deadline, self.provider.provide_credentials()).await {
+            Ok(Ok(credentials)) if usable_for(&credentials, EXPIRY_MARGIN) => Ok(credentials),
+            Ok(Ok(_)) => Err("the credential source returned credentials that are already expired".to_string()),
+            Ok(Err(error)) => Err(describe_failure(&error)),
+            Err(_) => Err(timed_out(deadline - started)),
+        };
+        match outcome {
             Ok(credentials) => {
                 *self.current.write().unwrap() = Some(credentials.clone());
                 *self.last_failure.lock().unwrap() = None;
                 Ok(credentials)
             }
-            Err(error) => {
-                let message = describe_failure(&error);
+            Err(message) => {
                 let mut failure = self.last_failure.lock().unwrap();
                 let consecutive = failure.as_ref().map_or(0, |f| f.consecutive) + 1;
                 *failure = Some(Failure { at: Instant::now(), consecutive, message: message.clone() });
                 drop(failure);
-                self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(message))
+                self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(&message))
             }
         }
     }
@@ -146,11 +163,7 @@ impl CredentialCache {
     /// The cached credentials if they stay valid for at least `for_at_least`.
     fn cached(&self, for_at_least: Duration) -> Option<Credentials> {
         let current = self.current.read().unwrap();
-        let credentials = current.as_ref()?;
-        match credentials.expiry() {
-            None => Some(credentials.clone()),
-            Some(expiry) => (expiry > SystemTime::now() + for_at_least).then(|| credentials.clone()),
-        }
+        current.as_ref().filter(|c| usable_for(c, for_at_least)).cloned()
     }
 
     /// The last failure's message while its retry delay has not passed.
@@ -160,24 +173,17 @@ impl CredentialCache {
     }
 }
 
-fn unavailable(message: String) -> ProxyError {
+/// Whether credentials stay valid for at least `for_at_least` (those without expiry always do).
+fn usable_for(credentials: &Credentials, for_at_least: Duration) -> bool {
+    credentials.expiry().is_none_or(|expiry| expiry > SystemTime::now() + for_at_least)
+}
+
+fn unavailable(message: &str) -> ProxyError {
     ProxyError::new(ErrorKind::CredentialsUnavailable, format!("AWS credentials are unavailable: {message}"))
 }
 
-/// The provider's error with its causes. AWS SDK errors name what failed (e.g. an STS error code
-/// and message) and never print credential values.
-fn describe_failure(error: &CredentialsError) -> String {
-    let mut text = error.to_string();
-    let mut next = std::error::Error::source(error);
-    while let Some(cause) = next {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        next = cause.source();
-    }
-    text
+fn timed_out(after: Duration) -> String {
+    format!("the credential source did not answer within {} s", after.as_secs_f64())
 }
 
 /// The process-wide cache for a source. Routes and the public signer share it, so one source
@@ -346,6 +352,9 @@ mod tests {
         (CredentialCache::new(provider), calls, failing)
     }
 
+    /// Long enough for any fake provider in these tests.
+    const WAIT: Duration = Duration::from_secs(30);
+
     #[tokio::test]
     async fn concurrent_callers_share_one_fetch() {
         let (cache, calls, _) = fake(Some(Duration::from_secs(3600)));
@@ -353,14 +362,14 @@ mod tests {
         let tasks: Vec<_> = (0..50)
             .map(|_| {
                 let cache = cache.clone();
-                tokio::spawn(async move { cache.credentials().await })
+                tokio::spawn(async move { cache.credentials(WAIT).await })
             })
             .collect();
         for task in tasks {
             assert_eq!(task.await.unwrap().unwrap().access_key_id(), "AKID1");
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        cache.credentials().await.unwrap();
+        cache.credentials(WAIT).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1, "fresh credentials are served from the cache");
     }
 
@@ -369,13 +378,13 @@ mod tests {
         // Valid for 2 more minutes: inside the refresh window.
         let (cache, calls, _) = fake(Some(Duration::from_secs(120)));
         let cache = Arc::new(cache);
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID1");
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID1");
         // The provider takes 50 ms; the caller gets the valid credentials at once.
-        let immediate = tokio::time::timeout(Duration::from_millis(1), cache.credentials()).await;
+        let immediate = tokio::time::timeout(Duration::from_millis(1), cache.credentials(WAIT)).await;
         assert_eq!(immediate.expect("no wait for the refresh").unwrap().access_key_id(), "AKID1");
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID2");
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID2");
     }
 
     #[tokio::test]
@@ -383,7 +392,7 @@ mod tests {
         let (cache, calls, _) = fake(None);
         let cache = Arc::new(cache);
         for _ in 0..5 {
-            cache.credentials().await.unwrap();
+            cache.credentials(WAIT).await.unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -393,16 +402,62 @@ mod tests {
         // Usable for 1.5 s (the expiry margin is 15 s), and due for refresh all along.
         let (cache, calls, failing) = fake(Some(EXPIRY_MARGIN + Duration::from_millis(1500)));
         let cache = Arc::new(cache);
-        cache.credentials().await.unwrap();
+        cache.credentials(WAIT).await.unwrap();
         failing.store(true, Ordering::SeqCst);
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID1");
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID1");
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 2, "the background refresh ran and failed");
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID1");
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID1");
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let error = cache.credentials().await.unwrap_err();
+        let error = cache.credentials(WAIT).await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::CredentialsUnavailable);
-        assert!(error.to_string().contains("source is down"), "{error}");
+        assert!(error.to_string().starts_with("AWS credentials are unavailable: "), "{error}");
+    }
+
+    /// A source that never answers, like an STS that accepts the connection and stays silent.
+    #[derive(Debug)]
+    struct SilentProvider(Arc<AtomicUsize>);
+
+    impl ProvideCredentials for SilentProvider {
+        fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            provider::future::ProvideCredentials::new(std::future::pending())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_source_fails_within_the_wait_and_is_asked_again_later() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cache = Arc::new(CredentialCache::new(SilentProvider(calls.clone())));
+        let started = Instant::now();
+        let (first, second) = tokio::join!(
+            cache.credentials(Duration::from_secs(2)),
+            cache.credentials(Duration::from_secs(3)),
+        );
+        for error in [first.unwrap_err(), second.unwrap_err()] {
+            assert_eq!(error.kind(), ErrorKind::CredentialsUnavailable);
+            assert!(error.to_string().contains("did not answer within"), "{error}");
+        }
+        assert!(started.elapsed() <= Duration::from_secs(3), "each caller waits at most its own wait");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one fetch at a time");
+        tokio::time::sleep(MAX_RETRY_DELAY).await;
+        cache.credentials(Duration::from_secs(1)).await.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "the next request after the retry delay asks again");
+    }
+
+    #[tokio::test]
+    async fn credentials_expired_on_arrival_are_a_failure() {
+        // Expires inside the expiry margin: unusable the moment it arrives.
+        let (cache, calls, _) = fake(Some(EXPIRY_MARGIN / 2));
+        let cache = Arc::new(cache);
+        let error = cache.credentials(WAIT).await.unwrap_err();
+        assert!(error.to_string().contains("already expired"), "{error}");
+        assert!(cache.cached(Duration::ZERO).is_none(), "not cached");
+        cache.credentials(WAIT).await.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "paced like any failure, not fetched per request");
     }
 
     #[tokio::test(start_paused = true)]
@@ -413,7 +468,7 @@ mod tests {
         let mut calls_at = Vec::new();
         // Ask every 250 ms for 8 s: the source is called at 0, 1, 3 and 7 s (delays 1, 2, 4 s).
         for _ in 0..32 {
-            let error = cache.credentials().await.unwrap_err();
+            let error = cache.credentials(WAIT).await.unwrap_err();
             assert_eq!(error.kind(), ErrorKind::CredentialsUnavailable);
             calls_at.push(calls.load(Ordering::SeqCst));
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -421,6 +476,6 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4, "calls seen per tick: {calls_at:?}");
         failing.store(false, Ordering::SeqCst);
         tokio::time::sleep(MAX_RETRY_DELAY).await;
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKID5");
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID5");
     }
 }

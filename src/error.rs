@@ -29,6 +29,8 @@ pub enum ErrorKind {
     UpstreamUnreachable,
     /// The upstream did not send response headers in time.
     UpstreamTimeout,
+    /// The upstream's response cannot be passed on safely (ambiguous framing, a protocol switch).
+    UpstreamBadResponse,
     /// The caller went away, so the exchange was abandoned.
     Cancelled,
     /// A bug or an impossible state: signing failed on a request we built ourselves.
@@ -45,7 +47,7 @@ impl ErrorKind {
             ErrorKind::PayloadTooLarge => 413,
             // 499 is what proxies log for a client that closed the connection; nobody reads it.
             ErrorKind::Cancelled => 499,
-            ErrorKind::UpstreamUnreachable => 502,
+            ErrorKind::UpstreamUnreachable | ErrorKind::UpstreamBadResponse => 502,
             ErrorKind::CredentialsUnavailable => 503,
             ErrorKind::UpstreamTimeout => 504,
             ErrorKind::InvalidConfig | ErrorKind::Internal => 500,
@@ -65,6 +67,7 @@ impl ErrorKind {
             ErrorKind::CredentialsUnavailable => "CREDENTIALS_UNAVAILABLE",
             ErrorKind::UpstreamUnreachable => "UPSTREAM_UNREACHABLE",
             ErrorKind::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+            ErrorKind::UpstreamBadResponse => "UPSTREAM_BAD_RESPONSE",
             ErrorKind::Cancelled => "CANCELLED",
             ErrorKind::Internal => "INTERNAL",
         }
@@ -78,7 +81,7 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => "MethodNotAllowedError",
             ErrorKind::PayloadTooLarge => "PayloadTooLargeError",
             ErrorKind::CredentialsUnavailable => "ServiceUnavailableError",
-            ErrorKind::UpstreamUnreachable => "BadGatewayError",
+            ErrorKind::UpstreamUnreachable | ErrorKind::UpstreamBadResponse => "BadGatewayError",
             ErrorKind::UpstreamTimeout => "GatewayTimeoutError",
             ErrorKind::Cancelled => "CancelledError",
             ErrorKind::InvalidConfig => "InvalidConfigError",

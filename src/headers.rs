@@ -1,6 +1,8 @@
 //! Which headers cross the proxy. Requests use an allowlist: the client's Authorization and
 //! Cookie (its Backstage session), its own SigV4 headers and hop-by-hop headers never reach the
-//! upstream. Responses pass back except hop-by-hop headers and Set-Cookie.
+//! upstream. Responses pass back except hop-by-hop headers, Set-Cookie, redirects to other
+//! hosts and, unless a route opts out, the headers that set browser policy for the whole
+//! Backstage origin; proxied responses are then sandboxed (`Content-Security-Policy: sandbox`).
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -50,6 +52,50 @@ const HOP_BY_HOP: [&str; 9] = [
 /// Backstage origin.
 const DROPPED_RESPONSE_HEADERS: [&str; 2] = ["set-cookie", "set-cookie2"];
 
+/// Response headers that set browser behaviour for the whole Backstage origin, or for the page
+/// beyond what the portal decided (Backstage's own stay in force): dropped unless the route sets
+/// `responseHeaders.passOriginPolicy`. `access-control-*` and `content-security-policy*` are
+/// dropped by prefix as well.
+const ORIGIN_POLICY_HEADERS: [&str; 22] = [
+    "accept-ch",
+    "alt-svc",
+    "clear-site-data",
+    "critical-ch",
+    "cross-origin-embedder-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "expect-ct",
+    "nel",
+    "origin-agent-cluster",
+    "permissions-policy",
+    "public-key-pins",
+    "referrer-policy",
+    "refresh",
+    "report-to",
+    "reporting-endpoints",
+    "service-worker-allowed",
+    "strict-transport-security",
+    "www-authenticate",
+    "x-content-type-options",
+    "x-frame-options",
+    "x-permitted-cross-domain-policies",
+];
+const ORIGIN_POLICY_PREFIXES: [&str; 2] = ["access-control-", "content-security-policy"];
+
+/// Added to every proxied response unless the route passes the upstream's origin policy: a
+/// page from the upstream runs in an opaque origin with no scripts, and nothing is sniffed
+/// into HTML. Browsers enforce every CSP header, so Backstage's own policy still applies too.
+pub const SANDBOX_HEADERS: [(&str, &str); 2] =
+    [("content-security-policy", "sandbox"), ("x-content-type-options", "nosniff")];
+
+/// How a route's responses are filtered.
+pub struct ResponseRules<'a> {
+    /// `responseHeaders.passOriginPolicy`: keep [`ORIGIN_POLICY_HEADERS`] and add no sandbox.
+    pub pass_origin_policy: bool,
+    /// The target's `scheme://authority`: the one absolute `Location` that is passed on.
+    pub target_origin: &'a str,
+}
+
 /// Headers that carry a signature or a caller's identity: only the proxy sets them upstream.
 const SIGNING_HEADERS: [&str; 4] =
     ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
@@ -88,9 +134,10 @@ pub fn forwarded_request_headers(
     Ok(headers)
 }
 
-/// The upstream's response headers that go back to the client, as flat `[name, value, ...]`.
+/// The upstream's response headers that go back to the client, as flat `[name, value, ...]`,
+/// with the sandbox headers added unless the route passes the upstream's origin policy.
 /// Values are passed as Latin-1 text, byte for byte, which is how Node writes them out again.
-pub fn returned_response_headers(upstream: &HeaderMap) -> Vec<String> {
+pub fn returned_response_headers(upstream: &HeaderMap, rules: &ResponseRules<'_>) -> Vec<String> {
     let connection_named = connection_tokens(
         upstream
             .get_all(http::header::CONNECTION)
@@ -98,19 +145,58 @@ pub fn returned_response_headers(upstream: &HeaderMap) -> Vec<String> {
             .filter_map(|v| v.to_str().ok())
             .map(|v| ("connection", v)),
     );
-    let mut pairs = Vec::with_capacity(upstream.len() * 2);
+    let mut pairs = Vec::with_capacity(upstream.len() * 2 + 4);
     for (name, value) in upstream {
         let name = name.as_str();
         if HOP_BY_HOP.contains(&name)
             || DROPPED_RESPONSE_HEADERS.contains(&name)
             || connection_named.iter().any(|t| t == name)
+            || (!rules.pass_origin_policy && sets_origin_policy(name))
+            || (name == "location" && !is_local_redirect(value.as_bytes(), rules.target_origin))
         {
             continue;
         }
         pairs.push(name.to_string());
         pairs.push(value.as_bytes().iter().map(|&b| b as char).collect());
     }
+    if !rules.pass_origin_policy {
+        for (name, value) in SANDBOX_HEADERS {
+            pairs.push(name.to_string());
+            pairs.push(value.to_string());
+        }
+    }
     pairs
+}
+
+fn sets_origin_policy(name: &str) -> bool {
+    ORIGIN_POLICY_HEADERS.contains(&name) || ORIGIN_POLICY_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Whether a `Location` stays on the portal (a relative reference) or goes to the target's own
+/// origin: anything else would make the Backstage origin an open redirect. Read the way
+/// browsers read it: tabs and newlines removed, leading spaces and controls trimmed, `\` as `/`.
+fn is_local_redirect(value: &[u8], target_origin: &str) -> bool {
+    let Ok(text) = std::str::from_utf8(value) else { return false };
+    let text: String = text
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| if c == '\\' { '/' } else { c })
+        .collect();
+    if text.starts_with("//") {
+        return false; // another host, scheme-relative
+    }
+    let before_path = text.split(['/', '?', '#']).next().unwrap_or_default();
+    if !before_path.contains(':') {
+        return true; // relative: a path, a query or a fragment
+    }
+    let Some(rest) = strip_prefix_ignore_case(&text, target_origin) else { return false };
+    rest.is_empty() || rest.starts_with(['/', '?', '#'])
+}
+
+fn strip_prefix_ignore_case<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
 /// The header names listed in `Connection` headers: hop-by-hop by declaration.
@@ -213,9 +299,87 @@ mod tests {
         ] {
             upstream.append(HeaderName::from_static(n), HeaderValue::from_static(v));
         }
-        let returned = returned_response_headers(&upstream);
+        let returned = returned_response_headers(&upstream, &PASS_ORIGIN_POLICY);
         let names: Vec<&str> = returned.iter().step_by(2).map(String::as_str).collect();
         assert_eq!(names, ["etag", "location", "x-amzn-requestid", "content-type", "content-length"]);
+    }
+
+    const TARGET: &str = "https://api.example.com";
+    const PASS_ORIGIN_POLICY: ResponseRules<'static> =
+        ResponseRules { pass_origin_policy: true, target_origin: TARGET };
+    const DEFAULT_RULES: ResponseRules<'static> =
+        ResponseRules { pass_origin_policy: false, target_origin: TARGET };
+
+    fn upstream_headers(list: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut upstream = HeaderMap::new();
+        for (n, v) in list {
+            upstream.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        upstream
+    }
+
+    #[test]
+    fn drops_origin_wide_browser_policy_and_adds_the_sandbox() {
+        let upstream = upstream_headers(&[
+            ("content-security-policy", "script-src *"),
+            ("content-security-policy-report-only", "default-src *"),
+            ("strict-transport-security", "max-age=0"),
+            ("access-control-allow-origin", "*"),
+            ("access-control-allow-credentials", "true"),
+            ("clear-site-data", "\"*\""),
+            ("alt-svc", "h2=\"evil.example:443\""),
+            ("refresh", "0; url=https://evil.example"),
+            ("nel", "{}"),
+            ("service-worker-allowed", "/"),
+            ("x-frame-options", "ALLOWALL"),
+            ("x-content-type-options", "sniff"),
+            ("etag", "\"v1\""),
+            ("x-amz-request-id", "r1"),
+            ("content-type", "text/html"),
+        ]);
+        let returned = returned_response_headers(&upstream, &DEFAULT_RULES);
+        let pairs: Vec<(&str, &str)> =
+            returned.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("etag", "\"v1\""),
+                ("x-amz-request-id", "r1"),
+                ("content-type", "text/html"),
+                ("content-security-policy", "sandbox"),
+                ("x-content-type-options", "nosniff"),
+            ]
+        );
+        let passed = returned_response_headers(&upstream, &PASS_ORIGIN_POLICY);
+        assert_eq!(passed.len(), upstream.len() * 2, "a route that opts out gets them all");
+    }
+
+    #[test]
+    fn keeps_redirects_on_the_portal_or_the_target() {
+        for (location, kept) in [
+            ("/next", true),
+            ("next?x=1", true),
+            ("?page=2", true),
+            ("#top", true),
+            ("https://api.example.com/prod/x", true),
+            ("HTTPS://API.EXAMPLE.COM", true),
+            ("https://api.example.com?x", true),
+            ("https://api.example.com.evil.example/x", false),
+            ("https://api.example.com@evil.example/x", false),
+            ("https://evil.example/x", false),
+            ("http://api.example.com/x", false),
+            ("//evil.example/x", false),
+            ("/\\evil.example/x", false),
+            ("\\\\evil.example", false),
+            ("/\t/evil.example", false),
+            (" //evil.example", false),
+            ("javascript:alert(1)", false),
+            ("data:text/html,x", false),
+        ] {
+            let upstream = upstream_headers(&[("location", location)]);
+            let returned = returned_response_headers(&upstream, &PASS_ORIGIN_POLICY);
+            assert_eq!(!returned.is_empty(), kept, "{location:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! one stable code. The Node bindings live in `napi` and hold no policy of their own.
 
 pub mod config;
+pub mod credential_failure;
 pub mod credentials;
 pub mod duration;
 pub mod endpoint;
@@ -15,6 +16,7 @@ pub mod headers;
 pub mod path;
 pub mod policy;
 pub mod proxy;
+pub mod route_match;
 pub mod signing;
 pub mod sigv4;
 

@@ -1,4 +1,5 @@
-//! Where a request goes: which route it names, and the upstream path and query it maps to.
+//! Where a request goes below its route (`route_match` picks the route): the upstream path and
+//! query it maps to.
 //!
 //! The rule that matters: no request may reach another host or a path outside the target's
 //! base path. The authority always comes from the config, so the host cannot change; the path
@@ -18,19 +19,6 @@ pub fn split_url(url: &str) -> (&str, Option<&str>) {
         Some((path, query)) => (path, Some(query)),
         None => (url, None),
     }
-}
-
-/// Finds the route whose key is the longest prefix of `path` at a segment boundary, and returns
-/// its index with the rest of the path (`""` or starting with `/`).
-pub fn match_route<'p, K: AsRef<str>>(keys: &[K], path: &'p str) -> Option<(usize, &'p str)> {
-    keys.iter()
-        .enumerate()
-        .filter_map(|(index, key)| {
-            let rest = path.strip_prefix(key.as_ref())?;
-            (rest.is_empty() || rest.starts_with('/')).then_some((index, rest, key.as_ref().len()))
-        })
-        .max_by_key(|(_, _, key_len)| *key_len)
-        .map(|(index, rest, _)| (index, rest))
 }
 
 /// Refuses a request path (the part after the route) that could leave the target's base path
@@ -68,8 +56,10 @@ fn check_segment(raw: &str) -> Result<(), ProxyError> {
     Err(ProxyError::bad_path("request path is percent-encoded too many times"))
 }
 
-/// `.` and `..`, also written with characters that Unicode normalisation turns into dots.
+/// `.` and `..`, also written with characters that Unicode normalisation turns into dots, and
+/// with `;parameters` after them (Tomcat and Spring read `..;x` as `..`).
 fn is_dot_segment(segment: &str) -> bool {
+    let segment = segment.split(';').next().unwrap_or_default();
     let folded: String = segment
         .chars()
         .map(|c| match c {
@@ -113,17 +103,6 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_longest_route_at_a_segment_boundary() {
-        let keys = ["/a", "/a/b", "/ab"];
-        assert_eq!(match_route(&keys, "/a/b/c"), Some((1, "/c")));
-        assert_eq!(match_route(&keys, "/a/bc"), Some((0, "/bc")));
-        assert_eq!(match_route(&keys, "/ab"), Some((2, "")));
-        assert_eq!(match_route(&keys, "/a"), Some((0, "")));
-        assert_eq!(match_route(&keys, "/abc"), None);
-        assert_eq!(match_route(&keys, "/"), None);
-    }
-
-    #[test]
     fn joins_paths_under_the_base() {
         assert_eq!(upstream_path_and_query("/prod", "/items/1", Some("q=a%20b")), "/prod/items/1?q=a%20b");
         assert_eq!(upstream_path_and_query("/prod/", "/items", None), "/prod/items");
@@ -145,6 +124,9 @@ mod tests {
             "/a..b",
             "/%E2%9C%93",
             "//x",
+            "/a;b/c;..",
+            "/;/x",
+            "/..a;b",
         ] {
             assert!(check_request_path(path).is_ok(), "{path}");
         }
@@ -172,6 +154,12 @@ mod tests {
             "/%EF%BC%8E%EF%BC%8E",
             "/\u{2025}",
             "/%2525252e%2525252e",
+            "/..;",
+            "/a/..;/b",
+            "/..;jsessionid=x/b",
+            "/%2e%2e;/b",
+            "/.;x",
+            "/..%3bx",
         ];
         for path in attacks {
             let error = check_request_path(path).expect_err(path);

@@ -19,6 +19,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Fits API Gateway's 10 MiB payload limit.
 pub const DEFAULT_MAX_REQUEST_BODY_BYTES: u64 = 10 * 1024 * 1024;
+/// The methods a route allows unless `allowedMethods` says otherwise. TRACE (which echoes the
+/// signed request, session token included) and extension methods must be listed to pass.
+pub const DEFAULT_METHODS: [Method; 7] =
+    [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
 
 /// Whether callers of a route need Backstage credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +35,7 @@ pub enum CallerCredentials {
 
 #[derive(Clone, Debug)]
 pub struct RoutePolicy {
-    /// `None`: every method.
+    /// `None`: [`DEFAULT_METHODS`].
     pub allowed_methods: Option<Vec<Method>>,
     /// Request headers forwarded beyond the default allowlist.
     pub allowed_headers: Vec<HeaderName>,
@@ -40,9 +44,26 @@ pub struct RoutePolicy {
     pub caller_credentials: CallerCredentials,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Time a request waits for credentials when none are cached; `None`: `timeout`.
+    pub credential_timeout: Option<Duration>,
     pub max_request_body_bytes: u64,
     /// Sign `UNSIGNED-PAYLOAD` and stream request bodies through without holding them.
     pub unsigned_payload: bool,
+    /// Pass the upstream's origin-wide browser headers (CSP, HSTS, CORS...) to the client, and
+    /// add no sandbox: for upstreams trusted to serve pages on the portal's origin.
+    pub pass_origin_policy: bool,
+}
+
+impl RoutePolicy {
+    /// The methods this route forwards.
+    pub fn methods(&self) -> &[Method] {
+        self.allowed_methods.as_deref().unwrap_or(&DEFAULT_METHODS)
+    }
+
+    /// How long a request may wait for credentials to be fetched.
+    pub fn credential_wait(&self) -> Duration {
+        self.credential_timeout.unwrap_or(self.timeout)
+    }
 }
 
 impl Default for RoutePolicy {
@@ -54,8 +75,10 @@ impl Default for RoutePolicy {
             caller_credentials: CallerCredentials::Inherit,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            credential_timeout: None,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
             unsigned_payload: false,
+            pass_origin_policy: false,
         }
     }
 }
@@ -70,8 +93,17 @@ pub struct RawPolicy {
     credentials: Option<String>,
     timeout: Option<Value>,
     connect_timeout: Option<Value>,
+    credential_timeout: Option<Value>,
     max_request_body_bytes: Option<Value>,
     unsigned_payload: Option<bool>,
+    response_headers: Option<RawResponseHeaders>,
+}
+
+/// `responseHeaders` of the expanded route form.
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawResponseHeaders {
+    pass_origin_policy: Option<bool>,
 }
 
 impl RawPolicy {
@@ -83,7 +115,7 @@ impl RawPolicy {
             Some(methods) if methods.is_empty() => {
                 return Err(fail(
                     "allowedMethods",
-                    &"must list at least one method; leave it out to allow all",
+                    &"must list at least one method; leave it out for GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
                 ))
             }
             Some(methods) => Some(
@@ -131,6 +163,10 @@ impl RawPolicy {
             caller_credentials,
             timeout: duration("timeout", self.timeout, defaults.timeout)?,
             connect_timeout: duration("connectTimeout", self.connect_timeout, defaults.connect_timeout)?,
+            credential_timeout: self
+                .credential_timeout
+                .map(|v| parse_duration(&v).map_err(|p| fail("credentialTimeout", &p)))
+                .transpose()?,
             max_request_body_bytes: match self.max_request_body_bytes {
                 None => defaults.max_request_body_bytes,
                 Some(value) => value
@@ -139,17 +175,19 @@ impl RawPolicy {
                     .ok_or_else(|| fail("maxRequestBodyBytes", &"must be a whole number of bytes above 0"))?,
             },
             unsigned_payload: self.unsigned_payload.unwrap_or(false),
+            pass_origin_policy: self.response_headers.and_then(|r| r.pass_origin_policy).unwrap_or(false),
         })
     }
 }
 
+/// A method a route may list: any HTTP method token but CONNECT (the proxy opens no tunnels).
+/// Written in any case; methods are case-sensitive on the wire, and the standard ones are upper.
 fn parse_method(method: &str) -> Result<Method, String> {
     let upper = method.to_ascii_uppercase();
-    match upper.as_str() {
-        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => {
-            Ok(Method::from_bytes(upper.as_bytes()).expect("a standard method"))
-        }
-        _ => Err(format!("'{method}' is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")),
+    match Method::from_bytes(upper.as_bytes()) {
+        Ok(Method::CONNECT) => Err("CONNECT cannot be proxied".to_string()),
+        Ok(parsed) if !upper.is_empty() => Ok(parsed),
+        _ => Err(format!("'{method}' is not an HTTP method name")),
     }
 }
 
@@ -180,7 +218,10 @@ mod tests {
     #[test]
     fn defaults_are_conservative() {
         let p = policy(json!({})).unwrap();
-        assert!(p.allowed_methods.is_none());
+        assert_eq!(p.methods(), DEFAULT_METHODS);
+        assert!(!p.methods().contains(&Method::TRACE));
+        assert!(!p.pass_origin_policy);
+        assert_eq!(p.credential_wait(), DEFAULT_TIMEOUT);
         assert_eq!(p.caller_credentials, CallerCredentials::Inherit);
         assert_eq!(p.timeout, DEFAULT_TIMEOUT);
         assert_eq!(p.max_request_body_bytes, 10 * 1024 * 1024);
@@ -195,10 +236,14 @@ mod tests {
             "credentials": "dangerously-allow-unauthenticated",
             "timeout": "5s",
             "connectTimeout": { "milliseconds": 250 },
-            "maxRequestBodyBytes": 1024
+            "credentialTimeout": "2s",
+            "maxRequestBodyBytes": 1024,
+            "responseHeaders": { "passOriginPolicy": true }
         }))
         .unwrap();
         assert_eq!(p.allowed_methods, Some(vec![Method::GET, Method::POST]));
+        assert_eq!(p.credential_wait(), Duration::from_secs(2));
+        assert!(p.pass_origin_policy);
         assert_eq!(p.allowed_headers, vec![HeaderName::from_static("x-team")]);
         assert_eq!(p.static_headers[0].0, "x-api-key");
         assert_eq!(p.caller_credentials, CallerCredentials::DangerouslyAllowUnauthenticated);
@@ -208,9 +253,17 @@ mod tests {
     }
 
     #[test]
+    fn extension_methods_and_trace_pass_only_when_listed() {
+        let p = policy(json!({ "allowedMethods": ["TRACE", "propfind"] })).unwrap();
+        assert_eq!(p.methods(), [Method::TRACE, Method::from_bytes(b"PROPFIND").unwrap()]);
+    }
+
+    #[test]
     fn names_the_key_and_never_the_secret() {
         let cases = [
-            (json!({ "allowedMethods": ["FETCH"] }), "proxysigv4./r.allowedMethods:"),
+            (json!({ "allowedMethods": ["CONNECT"] }), "proxysigv4./r.allowedMethods:"),
+            (json!({ "allowedMethods": ["GE T"] }), "proxysigv4./r.allowedMethods:"),
+            (json!({ "credentialTimeout": "never" }), "proxysigv4./r.credentialTimeout:"),
             (json!({ "allowedMethods": [] }), "proxysigv4./r.allowedMethods:"),
             (json!({ "allowedHeaders": ["Authorization"] }), "proxysigv4./r.allowedHeaders:"),
             (json!({ "allowedHeaders": ["x-amz-date"] }), "proxysigv4./r.allowedHeaders:"),

@@ -19,9 +19,10 @@ use crate::forward::{
     self, body_chunks, buffered_body, shared_client, streamed_body, BodyChunks, BoxError, HttpsClient,
     RequestBody,
 };
-use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers};
-use crate::path::{check_request_path, match_route, split_url, upstream_path_and_query};
+use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers, ResponseRules};
+use crate::path::{check_request_path, split_url, upstream_path_and_query};
 use crate::policy::RoutePolicy;
+use crate::route_match::RouteSelector;
 use crate::signing::{signature_headers, Payload, RequestToSign};
 
 /// A request as the Backstage plugin received it.
@@ -70,7 +71,7 @@ pub const COMPLETE_BODY_LIMIT: u64 = 64 * 1024;
 /// A route table with the credentials each route signs with.
 pub struct Proxy {
     routes: Vec<Route>,
-    route_keys: Vec<String>,
+    selector: RouteSelector,
     credentials: Vec<Arc<CredentialCache>>,
     clients: Vec<HttpsClient>,
 }
@@ -82,12 +83,12 @@ impl Proxy {
         let routes = parse_routes(config)?;
         let credentials = routes.iter().map(|r| shared_cache(&r.credentials, &r.scope.region)).collect();
         let clients = routes.iter().map(|r| shared_client(r.policy.connect_timeout)).collect();
-        let route_keys = routes.iter().map(|r| r.key.clone()).collect();
-        Ok(Self { routes, route_keys, credentials, clients })
+        let selector = RouteSelector::new(routes.iter().map(|r| r.key.clone()).collect());
+        Ok(Self { routes, selector, credentials, clients })
     }
 
     pub fn route_keys(&self) -> &[String] {
-        &self.route_keys
+        self.selector.keys()
     }
 
     /// The route a raw URL (`/route/rest?query`) belongs to, if any.
@@ -95,10 +96,11 @@ impl Proxy {
         self.route_index(url).map(|index| &self.routes[index])
     }
 
-    /// Where in `route_keys` the route a raw URL belongs to is, if any.
+    /// Where in `route_keys` the route a raw URL belongs to is; `None` when no route matches or
+    /// the path is refused (`handle` then answers why).
     pub fn route_index(&self, url: &str) -> Option<usize> {
         let (path, _) = split_url(url);
-        match_route(&self.route_keys, path).map(|(index, _)| index)
+        self.selector.select(path).ok().flatten().map(|(index, _)| index)
     }
 
     /// Steps 4-9 of the pipeline: where the request goes, what goes with it, the signature,
@@ -107,7 +109,7 @@ impl Proxy {
         let method = http::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| ProxyError::new(ErrorKind::BadMethod, "request method is not valid"))?;
         let (path, query) = split_url(request.url);
-        let (index, rest) = match_route(&self.route_keys, path).ok_or_else(|| {
+        let (index, rest) = self.selector.select(path)?.ok_or_else(|| {
             ProxyError::new(ErrorKind::RouteNotFound, "no proxysigv4 route matches this path")
         })?;
         check_request_path(rest)?;
@@ -123,7 +125,7 @@ impl Proxy {
         let uri: http::Uri =
             url.parse().map_err(|_| ProxyError::bad_path("request path is not a valid URI"))?;
         let mut headers = upstream_headers(route, request.raw_headers)?;
-        let credentials = self.credentials[index].credentials().await?;
+        let credentials = self.credentials[index].credentials(route.policy.credential_wait()).await?;
         let payload = match &request.body {
             IncomingBody::Buffered(bytes) if !route.policy.unsigned_payload => Payload::Bytes(bytes),
             _ => Payload::Unsigned,
@@ -134,21 +136,21 @@ impl Proxy {
         let upstream_request = upstream_request(method, uri, headers, request.body);
         let response = forward::send(&self.clients[index], upstream_request, route.policy.timeout).await?;
         let remaining = route.policy.timeout.saturating_sub(started.elapsed());
-        proxied_response(response, remaining).await
+        let rules = ResponseRules {
+            pass_origin_policy: route.policy.pass_origin_policy,
+            target_origin: &route.target.origin,
+        };
+        proxied_response(response, &rules, remaining).await
     }
 }
 
 /// The route's method list, body limit, and that only unsignedPayload routes take a streamed body.
 fn check_policy(policy: &RoutePolicy, method: &http::Method, body: &IncomingBody) -> Result<(), ProxyError> {
-    if let Some(allowed) = &policy.allowed_methods {
-        if !allowed.contains(method) {
-            let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
-            return Err(ProxyError::new(
-                ErrorKind::MethodNotAllowed,
-                format!("this route allows only {allow}"),
-            )
+    let allowed = policy.methods();
+    if !allowed.contains(method) {
+        let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(ProxyError::new(ErrorKind::MethodNotAllowed, format!("this route allows only {allow}"))
             .with_header("allow", allow));
-        }
     }
     if body.length() > policy.max_request_body_bytes {
         return Err(ProxyError::new(
@@ -236,8 +238,10 @@ fn upstream_request(
 /// route's timeout), else streamed.
 async fn proxied_response(
     response: http::Response<Incoming>,
+    rules: &ResponseRules<'_>,
     remaining: Duration,
 ) -> Result<ProxiedResponse, ProxyError> {
+    check_framing(&response)?;
     let (parts, body) = response.into_parts();
     let chunks = body_chunks(body);
     let body = match declared_length(&parts.headers) {
@@ -248,9 +252,28 @@ async fn proxied_response(
     };
     Ok(ProxiedResponse {
         status: parts.status.as_u16(),
-        headers: returned_response_headers(&parts.headers),
+        headers: returned_response_headers(&parts.headers, rules),
         body,
     })
+}
+
+/// Refuses a response whose framing the client could read differently from us. hyper hands
+/// over `101 Switching Protocols` as a final response (other 1xx it skips); forwarded on a
+/// keep-alive connection it would leave the client expecting another protocol. With both
+/// `Transfer-Encoding` and `Content-Length` (a classic smuggling shape, RFC 9112 6.1), hyper
+/// decodes the chunks while the length would travel on to the client with a re-framed body.
+fn check_framing(response: &http::Response<Incoming>) -> Result<(), ProxyError> {
+    let bad = |what: &str| {
+        Err(ProxyError::new(ErrorKind::UpstreamBadResponse, format!("upstream answered {what}, which is not passed on")))
+    };
+    if response.status().is_informational() {
+        return bad(&format!("with status {}", response.status().as_u16()));
+    }
+    let headers = response.headers();
+    if headers.contains_key(http::header::TRANSFER_ENCODING) && headers.contains_key(http::header::CONTENT_LENGTH) {
+        return bad("with both Transfer-Encoding and Content-Length");
+    }
+    Ok(())
 }
 
 fn declared_length(headers: &http::HeaderMap) -> Option<u64> {

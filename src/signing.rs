@@ -14,6 +14,7 @@ use http::Uri;
 
 use crate::credentials::{shared_cache, CredentialSource};
 use crate::endpoint::{infer_scope, SigningScope};
+use crate::policy::DEFAULT_TIMEOUT;
 use crate::error::{ErrorKind, ProxyError};
 use crate::sigv4::{self, Rules};
 pub use crate::sigv4::{Payload, RequestToSign};
@@ -91,13 +92,14 @@ pub struct RequestDescription {
     pub region: Option<String>,
 }
 
-/// Signs a described request with credentials from `source` (through the shared caches).
+/// Signs a described request with credentials from `source` (through the shared caches), waiting
+/// at most the routes' default timeout for them.
 pub async fn sign_description(
     description: &RequestDescription,
     source: &CredentialSource,
 ) -> Result<Vec<(String, String)>, ProxyError> {
     let scope = scope_of(description)?;
-    let credentials = shared_cache(source, &scope.region).credentials().await?;
+    let credentials = shared_cache(source, &scope.region).credentials(DEFAULT_TIMEOUT).await?;
     sign_description_with(description, &scope, &credentials)
 }
 
