@@ -134,9 +134,10 @@ interface ProxySigV4Route {
    */
   region?: string;
   /**
-   * The HTTP methods the route forwards, from GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS.
-   * Any other method is answered 405 with an `Allow` header and never reaches the upstream.
-   * Default: every method.
+   * The HTTP methods the route forwards. Any other method is answered 405 with an `Allow`
+   * header and never reaches the upstream. TRACE (which makes a server echo the signed request)
+   * and extension methods such as PROPFIND pass only when listed here; CONNECT never does.
+   * Default: GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS.
    */
   allowedMethods?: string[];
   /**
@@ -145,8 +146,7 @@ interface ProxySigV4Route {
    * `x-amz-*`. Headers the proxy sets or strips (authorization, cookie, host, x-amz-date,
    * x-amz-security-token, hop-by-hop headers...) are refused at startup. Default: none.
    *
-   * There is no list for response headers: every response header passes back except
-   * hop-by-hop headers and Set-Cookie.
+   * There is no list for response headers: see `responseHeaders` for what passes back.
    */
   allowedHeaders?: string[];
   /**
@@ -177,6 +177,13 @@ interface ProxySigV4Route {
    */
   connectTimeout?: string | HumanDuration;
   /**
+   * How long a request waits for AWS credentials when none are cached (an STS AssumeRole, a
+   * container or instance metadata call), as a Backstage duration; after that it is answered
+   * 503 `CREDENTIALS_UNAVAILABLE` and the fetch counts as failed (retried with backoff by later
+   * requests). Default: the route's `timeout`.
+   */
+  credentialTimeout?: string | HumanDuration;
+  /**
    * The largest request body the route accepts, in bytes; larger bodies are answered 413
    * before they are read to the end. Bodies are held in memory to be signed, unless
    * `unsignedPayload` is set. Default: 10485760 (10 MiB).
@@ -192,4 +199,20 @@ interface ProxySigV4Route {
    * hash in the signature refuse such requests. Default: false.
    */
   unsignedPayload?: boolean;
+  /**
+   * What passes back of the upstream's response headers. By default every header does except
+   * hop-by-hop headers, Set-Cookie, a `Location` to another host than the target's, and the
+   * headers that set browser policy for the whole Backstage origin or page
+   * (`Content-Security-Policy*`, `Strict-Transport-Security`, `Access-Control-*`,
+   * `Clear-Site-Data`, `Alt-Svc`, `Refresh`, `NEL`, `Report-To`, `X-Frame-Options`, ...); and
+   * proxied responses get `Content-Security-Policy: sandbox` (beside Backstage's own CSP) and
+   * `X-Content-Type-Options: nosniff`.
+   */
+  responseHeaders?: {
+    /**
+     * Pass the upstream's origin-policy headers and add no sandbox: only for an upstream
+     * trusted to serve pages and scripts on the Backstage origin. Default: false.
+     */
+    passOriginPolicy?: boolean;
+  };
 }

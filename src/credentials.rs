@@ -38,6 +38,17 @@ pub enum CredentialSource {
     AssumeRole(AssumeRole),
 }
 
+impl CredentialSource {
+    /// What to call the source in an error message.
+    fn label(&self) -> String {
+        match self {
+            CredentialSource::DefaultChain => "the default credential chain".to_string(),
+            CredentialSource::Profile(name) => format!("profile '{name}'"),
+            CredentialSource::AssumeRole(_) => "the route's roleArn".to_string(),
+        }
+    }
+}
+
 /// The parameters of an STS AssumeRole call.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AssumeRole {
@@ -85,11 +96,14 @@ pub struct CredentialCache {
     last_failure: Mutex<Option<Failure>>,
     /// Held by the one task that is fetching.
     refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// Which source this is, for error messages: safe to show (no ARN, no account id).
+    label: String,
 }
 
 impl CredentialCache {
-    pub fn new(provider: impl ProvideCredentials + 'static) -> Self {
+    pub fn new(provider: impl ProvideCredentials + 'static, label: impl Into<String>) -> Self {
         Self {
+            label: label.into(),
             provider: SharedCredentialsProvider::new(provider),
             current: RwLock::new(None),
             last_failure: Mutex::new(None),
@@ -109,13 +123,13 @@ impl CredentialCache {
         let deadline = Instant::now() + wait;
         // Another caller's fetch may be under way: wait for it, but not past our own deadline.
         let Ok(_refreshing) = tokio::time::timeout_at(deadline, self.refreshing.lock()).await else {
-            return Err(unavailable(&timed_out(wait)));
+            return Err(self.unavailable(&timed_out(wait)));
         };
         // Someone else may have fetched while we waited.
         if let Some(usable) = self.cached(EXPIRY_MARGIN) {
             return Ok(usable);
         }
-        self.fetch(deadline).await
+        self.fetch(deadline, wait).await
     }
 
     /// Starts a refresh unless one is running; the caller goes on with the valid credentials.
@@ -125,24 +139,23 @@ impl CredentialCache {
             tokio::spawn(async move {
                 let _refreshing = refreshing;
                 // A failure is recorded for the next caller; there is nobody to tell now.
-                let _ = cache.fetch(Instant::now() + BACKGROUND_FETCH_TIMEOUT).await;
+                let _ = cache.fetch(Instant::now() + BACKGROUND_FETCH_TIMEOUT, BACKGROUND_FETCH_TIMEOUT).await;
             });
         }
     }
 
-    /// Asks the source, abandoning the call at `deadline`. Credentials that arrive already
+    /// Asks the source, abandoning the call at `deadline` (the end of the caller's `wait`). Credentials that arrive already
     /// expired (or within the expiry margin) are a failure: used, they would be refused upstream,
     /// and not cached, every request would call the source again.
-    async fn fetch(&self, deadline: Instant) -> Result<Credentials, ProxyError> {
+    async fn fetch(&self, deadline: Instant, wait: Duration) -> Result<Credentials, ProxyError> {
         if let Some(message) = self.failure_still_pacing() {
-            return self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(&message));
+            return self.cached(EXPIRY_MARGIN).ok_or_else(|| self.unavailable(&message));
         }
-        let started = Instant::now();
         let outcome = match tokio::time::timeout_at(deadline, self.provider.provide_credentials()).await {
             Ok(Ok(credentials)) if usable_for(&credentials, EXPIRY_MARGIN) => Ok(credentials),
             Ok(Ok(_)) => Err("the credential source returned credentials that are already expired".to_string()),
             Ok(Err(error)) => Err(describe_failure(&error)),
-            Err(_) => Err(timed_out(deadline - started)),
+            Err(_) => Err(timed_out(wait)),
         };
         match outcome {
             Ok(credentials) => {
@@ -155,7 +168,7 @@ impl CredentialCache {
                 let consecutive = failure.as_ref().map_or(0, |f| f.consecutive) + 1;
                 *failure = Some(Failure { at: Instant::now(), consecutive, message: message.clone() });
                 drop(failure);
-                self.cached(EXPIRY_MARGIN).ok_or_else(|| unavailable(&message))
+                self.cached(EXPIRY_MARGIN).ok_or_else(|| self.unavailable(&message))
             }
         }
     }
@@ -164,6 +177,13 @@ impl CredentialCache {
     fn cached(&self, for_at_least: Duration) -> Option<Credentials> {
         let current = self.current.read().unwrap();
         current.as_ref().filter(|c| usable_for(c, for_at_least)).cloned()
+    }
+
+    fn unavailable(&self, message: &str) -> ProxyError {
+        ProxyError::new(
+            ErrorKind::CredentialsUnavailable,
+            format!("AWS credentials are unavailable: {message} ({})", self.label),
+        )
     }
 
     /// The last failure's message while its retry delay has not passed.
@@ -176,10 +196,6 @@ impl CredentialCache {
 /// Whether credentials stay valid for at least `for_at_least` (those without expiry always do).
 fn usable_for(credentials: &Credentials, for_at_least: Duration) -> bool {
     credentials.expiry().is_none_or(|expiry| expiry > SystemTime::now() + for_at_least)
-}
-
-fn unavailable(message: &str) -> ProxyError {
-    ProxyError::new(ErrorKind::CredentialsUnavailable, format!("AWS credentials are unavailable: {message}"))
 }
 
 fn timed_out(after: Duration) -> String {
@@ -201,7 +217,8 @@ pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCa
     caches
         .entry((source.clone(), region_key))
         .or_insert_with(|| {
-            Arc::new(CredentialCache::new(LazyProvider::for_source(source.clone(), region.to_string())))
+            let provider = LazyProvider::for_source(source.clone(), region.to_string());
+            Arc::new(CredentialCache::new(provider, source.label()))
         })
         .clone()
 }
@@ -349,7 +366,7 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let provider = FakeProvider { calls: calls.clone(), lifetime, failing: failing.clone() };
-        (CredentialCache::new(provider), calls, failing)
+        (CredentialCache::new(provider, "fake"), calls, failing)
     }
 
     /// Long enough for any fake provider in these tests.
@@ -431,7 +448,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silent_source_fails_within_the_wait_and_is_asked_again_later() {
         let calls = Arc::new(AtomicUsize::new(0));
-        let cache = Arc::new(CredentialCache::new(SilentProvider(calls.clone())));
+        let cache = Arc::new(CredentialCache::new(SilentProvider(calls.clone()), "silent"));
         let started = Instant::now();
         let (first, second) = tokio::join!(
             cache.credentials(Duration::from_secs(2)),

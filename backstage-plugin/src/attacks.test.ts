@@ -122,8 +122,14 @@ const CORPUS: Attack[] = [
   { what: '/ROUTE (case)', path: '/DEMO/x', expect: NO_ROUTE },
   { what: '/route;', path: '/demo;/x', expect: NO_ROUTE },
   { what: '/route%2e%2e', path: '/demo%2e%2e/x', expect: NO_ROUTE },
+  // Dot segments with servlet path parameters: Tomcat and Spring drop ';...' and read '..'.
+  { what: '..; (servlet path parameter)', path: '/demo/..;/secret', expect: BAD_PATH },
+  { what: '..;jsessionid=x', path: '/demo/..;jsessionid=x/secret', expect: BAD_PATH },
+  { what: '%2e%2e;', path: '/demo/%2e%2e;/secret', expect: BAD_PATH },
+  { what: '.;x', path: '/demo/.;x/secret', expect: BAD_PATH },
+  { what: '..%3b (encoded ;)', path: '/demo/..%3b/secret', expect: BAD_PATH },
+  { what: 'a ; elsewhere in a name', path: '/demo/a;b/c..;d', expect: { forwards: `${BASE}/a;b/c..;d` } },
   // Spellings some servers (not AWS) read as dot segments; they stay below the base path.
-  { what: '..; (servlet path parameter)', path: '/demo/..;/secret', expect: { forwards: `${BASE}/..;/secret` } },
   { what: '%u002e (IIS %u encoding)', path: '/demo/%u002e%u002e/secret', expect: { forwards: `${BASE}/%u002e%u002e/secret` } },
   { what: 'fullwidth solidus %EF%BC%8F', path: '/demo/..%EF%BC%8F..%EF%BC%8Fsecret', expect: { forwards: `${BASE}/..%EF%BC%8F..%EF%BC%8Fsecret` } },
 ];

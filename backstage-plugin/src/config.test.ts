@@ -158,6 +158,24 @@ describe('startup with the plugin', { timeout: 60_000 }, () => {
     ['allowUnauthenticatedRequests that is not a boolean', { allowUnauthenticatedRequests: 'maybe' }, /proxysigv4\.allowUnauthenticatedRequests/],
     ...policyErrors(),
   ];
+  // A value of the wrong type in a field that holds secrets (an external id, a static header)
+  // is named by its key and the type expected; the value itself never reaches the error.
+  for (const [key, value] of [
+    ['externalId', 987654321012],
+    ['headers', { 'x-api-key': 987654321012 }],
+  ] as const) {
+    it(`fails startup on a ${key} of the wrong type without repeating its value`, async () => {
+      await assert.rejects(
+        startProxyBackend({ proxysigv4: { '/r': { target: SHORT_TARGET, [key]: value } } as never }),
+        (error: Error) => {
+          assert.match(error.message, new RegExp(`proxysigv4\\./r\\.${key}[.a-z-]*: invalid type, expected`));
+          assert.doesNotMatch(error.message, /987654321012/);
+          return true;
+        },
+      );
+    });
+  }
+
   for (const [what, proxysigv4, expected] of badConfigs) {
     it(`fails startup on ${what}, naming the route and key`, async () => {
       await assert.rejects(
@@ -175,7 +193,9 @@ describe('startup with the plugin', { timeout: 60_000 }, () => {
 /** A bad value of each per-route policy key, and the `route.key` its startup error must name. */
 function policyErrors(): Array<[string, Record<string, unknown>, RegExp]> {
   const bad: Array<[string, unknown]> = [
-    ['allowedMethods', ['FETCH']],
+    ['allowedMethods', ['CONNECT']],
+    ['credentialTimeout', 'never'],
+    ['responseHeaders', { passOriginPolicy: 'yes' }],
     ['allowedHeaders', ['cookie']],
     ['headers', { authorization: 'Bearer x' }],
     ['credentials', 'forward'],
@@ -186,7 +206,7 @@ function policyErrors(): Array<[string, Record<string, unknown>, RegExp]> {
   return bad.map(([key, value]) => [
     `${key}: ${JSON.stringify(value)}`,
     { '/r': { target: SHORT_TARGET, [key]: value } },
-    new RegExp(`proxysigv4\\./r\\.${key}: `),
+    new RegExp(`proxysigv4\\./r\\.${key}(\\.\\w+)?: `),
   ]);
 }
 
@@ -205,6 +225,8 @@ describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
       sessionDuration: { hours: 1 },
       stsRegion: 'us-east-1',
       unsignedPayload: false,
+      credentialTimeout: '5s',
+      responseHeaders: { passOriginPolicy: false },
       headers: { 'x-api-key': 'value-1' },
     };
     const data = { proxysigv4: { '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };

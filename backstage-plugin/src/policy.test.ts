@@ -196,7 +196,11 @@ describe('allowedMethods', { timeout: 60_000 }, () => {
   before(async () => {
     upstream = await startUpstream();
     backend = await startProxyBackend({
-      proxysigv4: { '/ro': { ...routeTo(upstream), allowedMethods: ['GET', 'HEAD'] } },
+      proxysigv4: {
+        '/ro': { ...routeTo(upstream), allowedMethods: ['GET', 'HEAD'] },
+        '/default': routeTo(upstream, '/default'),
+        '/dav': { ...routeTo(upstream, '/dav'), allowedMethods: ['GET', 'PROPFIND', 'TRACE'] },
+      },
     });
   });
   after(async () => {
@@ -222,6 +226,35 @@ describe('allowedMethods', { timeout: 60_000 }, () => {
       assert.equal(upstream.requests.length, 0);
     });
   }
+
+  // TRACE makes an upstream echo the request it got: signed, with the session token and the
+  // route's static headers. Only the common methods pass unless a route lists others.
+  for (const method of ['TRACE', 'PROPFIND', 'MKCOL', 'LOCK']) {
+    it(`answers ${method} on a route without allowedMethods with 405; nothing upstream`, async () => {
+      upstream.reset();
+      const res = await rawRequest(backend.port, '/api/proxy-sigv4/default/x', { method, headers: bearer(USER_TOKEN) });
+      assert.equal(res.status, 405, res.body);
+      assert.equal(res.headers.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+      assert.equal(JSON.parse(res.body).error.code, 'METHOD_NOT_ALLOWED');
+      assert.equal(upstream.requests.length, 0);
+    });
+  }
+
+  it('forwards the default methods, and TRACE or extension methods a route lists', async () => {
+    upstream.reset();
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      const res = await rawRequest(backend.port, '/api/proxy-sigv4/default/x', { method, headers: bearer(USER_TOKEN) });
+      assert.equal(res.status, 200, `${method}: ${res.body}`);
+    }
+    for (const method of ['PROPFIND', 'TRACE']) {
+      const res = await rawRequest(backend.port, '/api/proxy-sigv4/dav/x', { method, headers: bearer(USER_TOKEN) });
+      assert.equal(res.status, 200, `${method}: ${res.body}`);
+    }
+    assert.deepEqual(
+      upstream.requests.map((r) => [r.method, r.signature.valid]),
+      ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND', 'TRACE'].map((m) => [m, true]),
+    );
+  });
 
   it('forwards the allowed methods', async () => {
     upstream.reset();

@@ -399,10 +399,16 @@ async function streamResponse(req: Request, res: Response, response: ProxyRespon
   }
 }
 
-/** Sets the addon's (already filtered) headers; repeated names become arrays. */
+/**
+ * Sets the addon's (already filtered) headers; repeated names become arrays. A
+ * Content-Security-Policy is added beside the one Backstage's root router set, never in its
+ * place: browsers enforce every CSP header, so a response can only be held tighter.
+ */
 function setHeaders(res: Response, flat: readonly string[]): void {
   for (const [name, values] of groupHeaders(flat)) {
-    res.setHeader(name, values.length === 1 ? values[0] : values);
+    const own = name === 'content-security-policy' ? res.getHeader(name) : undefined;
+    const all = own === undefined ? values : [...[own].flat().map(String), ...values];
+    res.setHeader(name, all.length === 1 ? all[0] : all);
   }
 }
 
