@@ -139,7 +139,8 @@ impl CredentialCache {
             tokio::spawn(async move {
                 let _refreshing = refreshing;
                 // A failure is recorded for the next caller; there is nobody to tell now.
-                let _ = cache.fetch(Instant::now() + BACKGROUND_FETCH_TIMEOUT, BACKGROUND_FETCH_TIMEOUT).await;
+                let _ =
+                    cache.fetch(Instant::now() + BACKGROUND_FETCH_TIMEOUT, BACKGROUND_FETCH_TIMEOUT).await;
             });
         }
     }
@@ -153,7 +154,9 @@ impl CredentialCache {
         }
         let outcome = match tokio::time::timeout_at(deadline, self.provider.provide_credentials()).await {
             Ok(Ok(credentials)) if usable_for(&credentials, EXPIRY_MARGIN) => Ok(credentials),
-            Ok(Ok(_)) => Err("the credential source returned credentials that are already expired".to_string()),
+            Ok(Ok(_)) => {
+                Err("the credential source returned credentials that are already expired".to_string())
+            }
             Ok(Err(error)) => Err(describe_failure(&error)),
             Err(_) => Err(timed_out(wait)),
         };

@@ -264,13 +264,18 @@ async fn proxied_response(
 /// decodes the chunks while the length would travel on to the client with a re-framed body.
 fn check_framing(response: &http::Response<Incoming>) -> Result<(), ProxyError> {
     let bad = |what: &str| {
-        Err(ProxyError::new(ErrorKind::UpstreamBadResponse, format!("upstream answered {what}, which is not passed on")))
+        Err(ProxyError::new(
+            ErrorKind::UpstreamBadResponse,
+            format!("upstream answered {what}, which is not passed on"),
+        ))
     };
     if response.status().is_informational() {
         return bad(&format!("with status {}", response.status().as_u16()));
     }
     let headers = response.headers();
-    if headers.contains_key(http::header::TRANSFER_ENCODING) && headers.contains_key(http::header::CONTENT_LENGTH) {
+    if headers.contains_key(http::header::TRANSFER_ENCODING)
+        && headers.contains_key(http::header::CONTENT_LENGTH)
+    {
         return bad("with both Transfer-Encoding and Content-Length");
     }
     Ok(())

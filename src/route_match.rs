@@ -22,12 +22,24 @@ const DECODE_ROUNDS: usize = 4;
 pub struct RouteSelector {
     keys: Vec<String>,
     normalised: Vec<String>,
+    /// Whether another route's key lies below this one's: only then can a spelling of a path
+    /// under this route select another. (Keys are plain segments, so a path's normalised form
+    /// always starts with its raw route's normalised key.)
+    has_nested: Vec<bool>,
 }
 
 impl RouteSelector {
     pub fn new(keys: Vec<String>) -> Self {
-        let normalised = keys.iter().map(|key| normalise(key).into_owned()).collect();
-        Self { keys, normalised }
+        let normalised: Vec<String> = keys.iter().map(|key| normalise(key).into_owned()).collect();
+        let has_nested = normalised
+            .iter()
+            .map(|key| {
+                normalised
+                    .iter()
+                    .any(|other| other.strip_prefix(key.as_str()).is_some_and(|r| r.starts_with('/')))
+            })
+            .collect();
+        Self { keys, normalised, has_nested }
     }
 
     pub fn keys(&self) -> &[String] {
@@ -39,6 +51,9 @@ impl RouteSelector {
     /// servers normalise it, selects a different route (or none).
     pub fn select<'p>(&self, path: &'p str) -> Result<Option<(usize, &'p str)>, ProxyError> {
         let Some((index, rest)) = match_route(&self.keys, path) else { return Ok(None) };
+        if !self.has_nested[index] {
+            return Ok(Some((index, rest)));
+        }
         let normalised = normalise(path);
         if matches!(normalised, Cow::Borrowed(_)) {
             return Ok(Some((index, rest)));

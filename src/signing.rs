@@ -14,8 +14,8 @@ use http::Uri;
 
 use crate::credentials::{shared_cache, CredentialSource};
 use crate::endpoint::{infer_scope, SigningScope};
-use crate::policy::DEFAULT_TIMEOUT;
 use crate::error::{ErrorKind, ProxyError};
+use crate::policy::DEFAULT_TIMEOUT;
 use crate::sigv4::{self, Rules};
 pub use crate::sigv4::{Payload, RequestToSign};
 
