@@ -2,7 +2,7 @@
 // Benchmarks side by side (issue 5): five real Backstage backends, one per subject, in front of
 // one fast loopback upstream, measured in interleaved rounds (A A' B C D, A A' B C D, ...) so
 // drift on the shared machine falls on every subject alike.
-//   A ours           proxy-sigv4 (backstage-plugin/ with the release addon)
+//   A ours           proxy-sigv4 (plugins/proxy-sigv4-backend/ with the release addon)
 //   A' ours-unaudited  the same router mounted by its legacy createRouter: no audit events
 //   B segment        @segment/backstage-plugin-proxy-sigv4-backend
 //   C proxy-backend  @backstage/plugin-proxy-backend (does not sign)

@@ -4,4 +4,4 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$repo/scripts/setup.sh"
-cd "$repo/backstage-plugin" && exec npm start --silent
+cd "$repo/plugins/proxy-sigv4-backend" && exec npm start --silent

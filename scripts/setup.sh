@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set-up shared by the demo and the tests: JavaScript dependencies and the native addon (a debug
-# build; `npm run build` makes the release one). Safe to run again: it only redoes what changed.
+# Set-up shared by the demo and the tests: JavaScript dependencies (one npm workspace: the addon
+# package in packages/native and the plugin in plugins/), the native addon (a debug build;
+# `npm run build` makes the release one). Safe to run again: it only redoes what changed.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -21,6 +22,5 @@ command -v node >/dev/null || { echo "Node.js 20 or later is required" >&2; exit
 install_node_deps "$repo"
 echo "==> building the native addon (debug)" >&2
 "$repo/scripts/build-addon.sh"
-install_node_deps "$repo/backstage-plugin"
 echo "==> building the Backstage plugin" >&2
-(cd "$repo/backstage-plugin" && npm run --silent build)
+(cd "$repo/plugins/proxy-sigv4-backend" && npm run --silent build)

@@ -21,7 +21,7 @@ run_suite() {
 
 run_suite rust cargo test
 run_suite addon node --test --test-concurrency=1 __test__/
-run_suite plugin npm --prefix backstage-plugin test --silent
+run_suite plugin npm --prefix plugins/proxy-sigv4-backend test --silent
 
 # One closing line over all suites, summed from cargo's and node's own summaries.
 count() {

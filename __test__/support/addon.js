@@ -4,7 +4,7 @@
 
 const path = require('node:path');
 
-const addon = require(path.join(__dirname, '..', '..'));
+const addon = require(path.join(__dirname, '..', '..', 'packages', 'native'));
 const { useStaticCredentials, isolateFromMachine } = require('./aws-env');
 
 /** Demo credentials that only the verifying upstream knows. */

@@ -1,7 +1,7 @@
 'use strict';
 // Which build of the native addon the benchmark's processes load. bench/setup.sh copies the
 // release build to bench/.addon/, so a debug build the tests make in the meantime (they share
-// the repository's proxy-sigv4.linux-*.node) does not change what is measured.
+// packages/native/proxy-sigv4.linux-*.node) does not change what is measured.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -26,7 +26,7 @@ function chooseAddon() {
       note: stale ? 'differs from target/release/libproxy_sigv4.so (a newer build): run bench/setup.sh to refresh it' : null,
     };
   }
-  const loaded = path.join(REPO, 'proxy-sigv4.linux-x64-gnu.node');
+  const loaded = path.join(REPO, 'packages/native/proxy-sigv4.linux-x64-gnu.node');
   let profile = 'unknown';
   if (sameBytes(releaseBuild, loaded)) profile = 'release';
   else if (sameBytes(path.join(REPO, 'target/debug/libproxy_sigv4.so'), loaded)) profile = 'debug';

@@ -1,7 +1,7 @@
 'use strict';
 // A production Backstage backend (backend-defaults, from bench/peers) on 127.0.0.1:PORT with one
 // benchmark subject, chosen by BENCH_SUBJECT:
-//   ours           the proxy-sigv4 plugin (backstage-plugin/dist), signing, /api/proxy-sigv4/bench
+//   ours           the proxy-sigv4 plugin (plugins/proxy-sigv4-backend/dist), signing, /api/proxy-sigv4/bench
 //   ours-unaudited its legacy createRouter, mounted like Segment's: the same, without an auditor
 //   segment        @segment/backstage-plugin-proxy-sigv4-backend's router, signing, /api/proxy-sigv4/bench
 //   proxy-backend  @backstage/plugin-proxy-backend, unsigned, /api/proxy/bench
@@ -23,7 +23,7 @@ const { SMALL_BODY } = require('./bodies');
 
 const peersDir = path.resolve(__dirname, '../peers');
 const requirePeer = createRequire(path.join(peersDir, 'package.json'));
-const pluginDir = path.resolve(__dirname, '../../backstage-plugin');
+const pluginDir = path.resolve(__dirname, '../../plugins/proxy-sigv4-backend');
 
 const HOST = '127.0.0.1';
 const PORT = Number(process.env.PORT);

@@ -447,7 +447,7 @@ function markdown(results) {
   lines.push('The upstream (`bench/lib/fast-upstream-process.js`) is one loopback process that answers a fixed body');
   lines.push('without verifying signatures, so it is not the bottleneck; `bench/soak.js` is the run that verifies.');
   lines.push('');
-  lines.push('- **A ours**: `backstage-plugin/` (its `dist`) with the addon named above; route `/bench` with explicit');
+  lines.push('- **A ours**: `plugins/proxy-sigv4-backend/` (its `dist`) with the addon named above; route `/bench` with explicit');
   lines.push('  `service: execute-api`, `region: us-east-1`; fake keys from `bench/lib/credentials.js` in the environment.');
   if (Object.values(summary.small).some((bySubject) => bySubject['ours-unaudited'])) {
     lines.push("- **A' ours, no audit events**: the same router and addon, mounted by the plugin's legacy");

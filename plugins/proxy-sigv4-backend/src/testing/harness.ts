@@ -15,8 +15,8 @@ import { mockCredentials, mockServices, startTestBackend } from '@backstage/back
 export const ACCESS_KEY_ID = 'AKIDTESTPROXYSIGV4EX';
 export const SECRET_ACCESS_KEY = 'test-secret-key-for-proxy-sigv4-plugin-tests';
 
-/** The repository root (backstage-plugin/..), where the addon and __test__/ live. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The repository root (plugins/proxy-sigv4-backend/../..), where __test__/ lives. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
 // The addon reads the default credential chain lazily (on the first proxied request), so the
 // environment set here, before any backend starts, is what it signs with.

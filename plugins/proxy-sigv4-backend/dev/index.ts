@@ -27,14 +27,14 @@ interface VerifyingUpstream {
 async function main(): Promise<void> {
   // Demo AWS credentials for the default chain, before the plugin (the addon) needs them.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { useStaticCredentials } = require(path.resolve(__dirname, '../../__test__/support/aws-env.js')) as {
+  const { useStaticCredentials } = require(path.resolve(__dirname, '../../../__test__/support/aws-env.js')) as {
     useStaticCredentials(credentials: { accessKeyId: string; secretAccessKey: string }): void;
   };
   useStaticCredentials({ accessKeyId: DEMO_ACCESS_KEY_ID, secretAccessKey: DEMO_SECRET_ACCESS_KEY });
 
   // The repository's verifying upstream (strict: 403 on a bad signature).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startVerifyingUpstream } = require(path.resolve(__dirname, '../../__test__/support/verifying-upstream.js')) as {
+  const { startVerifyingUpstream } = require(path.resolve(__dirname, '../../../__test__/support/verifying-upstream.js')) as {
     startVerifyingUpstream(options: { keys: Map<string, string>; strict?: boolean }): Promise<VerifyingUpstream>;
   };
   const upstream = await startVerifyingUpstream({
