@@ -5,16 +5,8 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# npm ci only when package-lock.json or Node's ABI (native modules such as better-sqlite3 are
-# built for one) changed since the last install in that folder.
-install_node_deps() {
-  local dir="$1" stamp="$1/node_modules/.proxy-sigv4-lock" wanted
-  wanted="$(cat "$dir/package-lock.json"; echo "node ABI $(node -p process.versions.modules)")"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then return; fi
-  echo "==> npm ci in ${dir#"$repo"/}" >&2
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  printf '%s\n' "$wanted" > "$stamp"
-}
+# shellcheck source=lib/node-deps.sh
+source "$repo/scripts/lib/node-deps.sh"
 
 command -v cargo >/dev/null || { echo "cargo is required (install Rust with rustup)" >&2; exit 1; }
 command -v node >/dev/null || { echo "Node.js 20 or later is required" >&2; exit 1; }
