@@ -27,6 +27,10 @@ PLATFORMS=(linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl darwin-
 GLIBC_FLOOR=2.28
 
 binaries="$repo/dist-binaries"
+# The cross builds keep their own target directory outside the checkout: six release builds
+# take ~25 min cold on two cores, and a later run (another clone, CI on the same machine)
+# rebuilds only what changed. Cargo's fingerprints keep it correct.
+export CARGO_TARGET_DIR="${PROXY_SIGV4_CACHE:-$HOME/.cache/proxy-sigv4}/cross-target"
 out="$repo/dist-packages"
 only_targets=()
 prebuilt=""
@@ -51,7 +55,7 @@ platform_of() {
 # framework with the addon, and its symbols bind at load time through `-undefined
 # dynamic_lookup`, the flag every Node addon links with (N-API's own symbols bind that way).
 framework_stubs() {
-  local dir="$repo/target/macos-framework-stubs" name
+  local dir="$CARGO_TARGET_DIR/macos-framework-stubs" name
   for name in Security CoreFoundation; do
     mkdir -p "$dir/$name.framework"
     printf '%s\n' '--- !tapi-tbd' 'tbd-version:     4' 'targets:         [ x86_64-macos, arm64-macos ]' \
@@ -75,8 +79,8 @@ build_binary() {
   echo "==> building $key ($zig_target)" >&2
   (cd "$repo" && cargo zigbuild --quiet --release --lib --features napi --target "$zig_target")
   case "$key" in
-    darwin-*) built="$repo/target/$triple/release/libproxy_sigv4.dylib" ;;
-    *) built="$repo/target/$triple/release/libproxy_sigv4.so" ;;
+    darwin-*) built="$CARGO_TARGET_DIR/$triple/release/libproxy_sigv4.dylib" ;;
+    *) built="$CARGO_TARGET_DIR/$triple/release/libproxy_sigv4.so" ;;
   esac
   mkdir -p "$binaries/$key"
   cp "$built" "$binaries/$key/proxy-sigv4.$key.node"
