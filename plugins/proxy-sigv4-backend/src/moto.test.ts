@@ -53,7 +53,10 @@ describe('AWS protocols against moto, which checks signatures', { timeout: 180_0
     backend = await startProxyBackend({
       proxysigv4: {
         '/s3': s3,
-        '/s3-stream': { ...s3, unsignedPayload: true, maxRequestBodyBytes: 256 * MiB },
+        // The route's timeout runs from the first byte sent to the response headers, so it
+        // covers the upload: 200 MiB into moto takes 7-30 s on two shared cores (Node 24 is the
+        // slowest), more than the 30 s default leaves.
+        '/s3-stream': { ...s3, unsignedPayload: true, maxRequestBodyBytes: 256 * MiB, timeout: '120s' },
         endpoints: { '/ddb': { target: moto.url, service: 'dynamodb', region: 'us-east-1' } },
       },
     });
