@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust core (cargo test), the addon from JavaScript against loopback
-# upstreams and moto, and the Backstage plugin in a real test backend. Installs what it needs.
+# upstreams and moto, the Backstage plugin in a real test backend on Node 20, 22 and 24, then
+# what a release ships: every npm package packed (scripts/pack.sh: six cross-built binaries,
+# checked for format, architecture and dynamic dependencies), the arm64 binary run under qemu,
+# and the tarballs installed into a fresh create-app Backstage app with no Rust toolchain on
+# PATH (scripts/e2e/run.sh). Installs what it needs.
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 logs="$(mktemp -d)"
 
 "$repo/scripts/setup.sh" || exit 1
 "$repo/scripts/setup-python.sh" || exit 1
+e2e_env="$("$repo/scripts/e2e/tools.sh")" || exit 1
+# shellcheck source=/dev/null
+source "$e2e_env"
+arm64_node="$("$repo/scripts/setup-arm64.sh")" || exit 1
 
 # Keep the tests away from any AWS set-up of the machine that runs them.
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent
@@ -18,10 +26,20 @@ run_suite() {
   echo "==> $name" >&2
   if ! (cd "$repo" && "$@") 2>&1 | tee "$logs/$name.log"; then failed_suites=$((failed_suites + 1)); fi
 }
+# The plugin's tests on another Node, from the same install (TAP, so the closing count reads it).
+plugin_tests_on() {
+  (cd plugins/proxy-sigv4-backend && "$1/node" --import tsx --test --test-reporter=tap --test-concurrency=1 src/*.test.ts)
+}
 
 run_suite rust cargo test
-run_suite addon node --test --test-concurrency=1 __test__/
-run_suite plugin npm --prefix plugins/proxy-sigv4-backend test --silent
+run_suite addon node --test --test-concurrency=1 __test__/*.test.js
+run_suite plugin-node20 npm --prefix plugins/proxy-sigv4-backend test --silent
+run_suite plugin-node22 plugin_tests_on "$E2E_NODE22_BIN"
+run_suite plugin-node24 plugin_tests_on "$E2E_NODE24_BIN"
+run_suite pack "$repo/scripts/pack.sh"
+run_suite packaged env PROXY_SIGV4_DIST="$repo/dist-packages" PROXY_SIGV4_ARM64_NODE="$arm64_node" \
+  node --test --test-concurrency=1 __test__/packaged/
+run_suite e2e "$repo/scripts/e2e/run.sh" "$repo/dist-packages"
 
 # One closing line over all suites, summed from cargo's and node's own summaries.
 count() {
@@ -32,5 +50,6 @@ count() {
 }
 passed=$(count passed)
 failed=$(count failed)
+[ "$failed_suites" -eq 0 ] || echo "failed suites: $failed_suites" >&2
 echo "all suites: $passed passed, $failed failed"
 [ "$failed_suites" -eq 0 ] && [ "$failed" -eq 0 ]
