@@ -10,23 +10,14 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { startVerifyingUpstream } = require('../support/verifying-upstream');
 const { DEMO_CREDENTIALS } = require('../support/addon');
+const { unpack } = require('../support/tarballs');
 
 const DIST = process.env.PROXY_SIGV4_DIST;
 const ARM64_NODE = process.env.PROXY_SIGV4_ARM64_NODE;
 const RUN_TIMEOUT_MS = 120_000; // emulated start-up of Node and the addon takes seconds
-
-/** Unpacks the tarball of `name` from DIST into `<root>/node_modules/<name>`, as npm would. */
-function unpack(root, name) {
-  const tarball = fs.readdirSync(DIST).find((f) => new RegExp(`^${name}-\\d+\\.\\d+\\.\\d+.*\\.tgz$`).test(f));
-  assert.ok(tarball, `${name} is in ${DIST}`);
-  const dir = path.join(root, 'node_modules', name);
-  fs.mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['-xzf', path.join(DIST, tarball), '-C', dir, '--strip-components=1']);
-  return dir;
-}
 
 /** What the arm64 process runs: one proxied GET, reported as JSON on stdout. */
 const CHILD = `
@@ -72,8 +63,8 @@ test('the linux-arm64-gnu package loads in an arm64 Node and signs what an indep
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-sigv4-arm64-'));
   const upstream = await startVerifyingUpstream({ keys: new Map([[DEMO_CREDENTIALS.accessKeyId, DEMO_CREDENTIALS.secretAccessKey]]) });
   try {
-    unpack(root, 'proxy-sigv4-native');
-    unpack(root, 'proxy-sigv4-native-linux-arm64-gnu');
+    unpack(DIST, root, 'proxy-sigv4-native');
+    unpack(DIST, root, 'proxy-sigv4-native-linux-arm64-gnu');
     const result = await runArm64(root, {
       UPSTREAM: upstream.url,
       AWS_ACCESS_KEY_ID: DEMO_CREDENTIALS.accessKeyId,

@@ -8,7 +8,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
+
+const { unpack } = require('../support/tarballs');
 
 const DIST = process.env.PROXY_SIGV4_DIST;
 const REPO = path.resolve(__dirname, '..', '..');
@@ -43,13 +45,6 @@ const SETTINGS = [
   { name: 'bundler', module: 'esnext', moduleResolution: 'bundler', type: 'module', backendAdd: true },
 ];
 
-function unpack(root, name) {
-  const tarball = fs.readdirSync(DIST).find((f) => new RegExp(`^${name}-\\d+\\.\\d+\\.\\d+.*\\.tgz$`).test(f));
-  assert.ok(tarball, `${name} is in ${DIST}`);
-  const dir = path.join(root, 'node_modules', name);
-  fs.mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['-xzf', path.join(DIST, tarball), '-C', dir, '--strip-components=1']);
-}
 
 for (const setting of SETTINGS) {
   test(`the packed packages type-check under ${setting.name} resolution`, {
@@ -60,8 +55,8 @@ for (const setting of SETTINGS) {
     fs.mkdirSync(path.join(REPO, '.cache'), { recursive: true });
     const root = fs.mkdtempSync(path.join(REPO, '.cache', 'types-'));
     try {
-      unpack(root, 'proxy-sigv4-native');
-      unpack(root, 'backstage-plugin-proxy-sigv4-backend');
+      unpack(DIST, root, 'proxy-sigv4-native');
+      unpack(DIST, root, 'backstage-plugin-proxy-sigv4-backend');
       fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ private: true, type: setting.type }));
       fs.writeFileSync(path.join(root, 'consumer.ts'), CONSUMER + (setting.backendAdd ? BACKEND_ADD : ''));
       fs.writeFileSync(path.join(root, 'tsconfig.json'), JSON.stringify({
