@@ -24,10 +24,15 @@ test.before(async () => {
 test.after(() => upstream.close());
 test.beforeEach(() => upstream.reset());
 
-/** The single request the upstream saw, asserting its signature verified. */
-function onlyRequest() {
-  assert.equal(upstream.requests.length, 1, 'upstream saw exactly one request');
-  const [seen] = upstream.requests;
+/**
+ * The single request the upstream saw (below `pathPrefix`, when given), asserting its signature
+ * verified. Tests that send no request through the proxy name their path: an exchange an
+ * earlier test abandoned may still reach the upstream late on a loaded machine.
+ */
+function onlyRequest(pathPrefix = '') {
+  const requests = upstream.requests.filter((r) => r.url.startsWith(pathPrefix));
+  assert.equal(requests.length, 1, 'upstream saw exactly one request');
+  const [seen] = requests;
   assert.equal(seen.signature.valid, true, `signature verified: ${seen.signature.reason}`);
   assert.equal(seen.signature.accessKeyId, DEMO_CREDENTIALS.accessKeyId);
   assert.equal(seen.signature.service, 'execute-api');
@@ -240,7 +245,7 @@ test('the public signer produces headers the independent verifier accepts', asyn
   assert.equal(headers.host, new URL(upstream.url).host);
   const res = await fetch(`${upstream.url}/signed/a%20b?x=1`, { method: 'POST', headers, body });
   assert.equal(res.status, 200);
-  onlyRequest();
+  onlyRequest('/signed/');
 });
 
 test('the sync signer signs with given credentials, accepted by the independent verifier', async () => {
@@ -258,7 +263,7 @@ test('the sync signer signs with given credentials, accepted by the independent 
   assert.equal(headers['x-amz-security-token'], 'caller-session-token');
   const res = await fetch(url, { method: 'PUT', headers, body });
   assert.equal(res.status, 200);
-  const seen = onlyRequest();
+  const seen = onlyRequest('/sync/');
   assert.ok(seen.signature.signedHeaders.includes('x-amz-target'));
   assert.throws(() => addon.signRequestSync({ method: 'GET', url }), (e) => e.code === 'INVALID_ARGUMENT');
 });
