@@ -132,10 +132,12 @@ e2e_run() { env -i "${E2E_ENV[@]}" "$@"; }
 
 # Copies the cached app SRC to DST for one run. Mode `link` (default): everything outside
 # node_modules (~160 files: package.json files, sources, yarn.lock, .yarn) is copied for real,
-# the node_modules trees (~230k files, 2 GB) as hard links: 15 s instead of minutes. Yarn and
-# node-gyp replace files (unlink + create), which leaves the cache alone; the few files Yarn
-# rewrites in place are copied for real, and run.sh checks afterwards that no cached file changed
-# (e2e_check_app_untouched). Mode `full` (or another filesystem): a plain `cp -a`.
+# the node_modules trees (~230k files, 2 GB) as hard links: ~15 s instead of ~4 min here. Yarn's
+# linker replaces files (unlink + create), which leaves the cache alone; the file it rewrites in
+# place (node_modules/.yarn-state.yml) is copied for real. Build scripts may write in place
+# (cpu-features' does), so run.sh installs with YARN_ENABLE_SCRIPTS=0 in the copy, and checks
+# afterwards that no cached file changed (e2e_check_app_untouched).
+# Mode `full` (or another filesystem): a plain `cp -a`.
 e2e_copy_app() {
   local src="$1" dst="$2" mode="${3:-link}"
   mkdir -p "$dst"

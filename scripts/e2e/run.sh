@@ -397,6 +397,7 @@ cp "$app/packages/backend/dist/bundle.tar.gz" "$prod/"
 for f in "$app"/app-config*.yaml; do case "$f" in *.local.yaml) ;; *) cp "$f" "$prod/" ;; esac; done
 (cd "$prod" && tar xzf bundle.tar.gz && rm bundle.tar.gz)
 say "production install: yarn workspaces focus --all --production on node $(env -i "${prod_env[@]}" node --version) in $prod (outside the app)"
+say "production install: packages of ours in node_modules: $(cd "$prod/node_modules" && ls -d proxy-sigv4-native* backstage-plugin-proxy-sigv4-backend 2>/dev/null | tr '\n' ' ')"
 
 phase "production backend: start and requests"
 prod_port="$(e2e_run node "$tmp/upstream/free-port.cjs")"
