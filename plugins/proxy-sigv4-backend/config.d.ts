@@ -19,7 +19,8 @@ export interface Config {
    *
    * Expanded form: `'/my-api': { target: 'https://...', roleArn: 'arn:aws:iam::...' }`
    *
-   * Absent: the plugin starts and serves no routes (every request answers 404).
+   * Absent: the plugin starts and serves no routes (every request answers 404, or 401 first to
+   * callers without Backstage credentials).
    *
    * Changes are applied without a restart (new backend system): the next request uses the new
    * routes, requests under way finish on the old ones, and an invalid change is logged and
