@@ -11,7 +11,7 @@ use percent_encoding::percent_decode_str;
 use crate::error::ProxyError;
 
 /// How many rounds of percent-decoding we look through (`%252e` is `.` after two).
-const DECODE_ROUNDS: usize = 4;
+pub(crate) const DECODE_ROUNDS: usize = 4;
 
 /// Splits a raw request URL (`/route/rest?query`) into path and query.
 pub fn split_url(url: &str) -> (&str, Option<&str>) {

@@ -14,9 +14,8 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode;
 
 use crate::error::ProxyError;
-
-/// How many rounds of percent-decoding a normalised path looks through, as the path rules do.
-const DECODE_ROUNDS: usize = 4;
+// As many rounds of percent-decoding as the path rules look through.
+use crate::path::DECODE_ROUNDS;
 
 /// The route keys, raw and normalised, in config order.
 pub struct RouteSelector {
