@@ -4,6 +4,8 @@
 //! hosts and, unless a route opts out, the headers that set browser policy for the whole
 //! Backstage origin; proxied responses are then sandboxed (`Content-Security-Policy: sandbox`).
 
+use std::borrow::Cow;
+
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::ProxyError;
@@ -108,9 +110,29 @@ pub fn is_signing_header(name: &str) -> bool {
     SIGNING_HEADERS.contains(&name)
 }
 
-/// Filters the client's raw header pairs (`[name, value, name, value, ...]`) down to what is
-/// forwarded: the default allowlist plus the route's `extra_allowed`. A value with CR, LF or NUL
-/// is refused rather than dropped silently.
+/// The bytes a header string from Node stands for. Node's HTTP parser hands header bytes to
+/// JavaScript as Latin-1 text, one character per byte, and writes header strings out the same
+/// way; a character above U+00FF (only a JavaScript caller can make one) stands for no byte.
+pub fn latin1_bytes(text: &str) -> Option<Cow<'_, [u8]>> {
+    if text.is_ascii() {
+        return Some(Cow::Borrowed(text.as_bytes()));
+    }
+    text.chars().map(|c| u8::try_from(c).ok()).collect::<Option<Vec<u8>>>().map(Cow::Owned)
+}
+
+/// A signed header's value as SigV4 signs it: the UTF-8 text its bytes spell, which is how AWS
+/// reads them (and how the SDKs sign a UTF-8 `x-amz-meta-*`). Bytes that are not UTF-8 are
+/// refused: forwarding them unsigned would make S3 refuse the request (every `x-amz-*` header
+/// must be signed), and a CDN could change them. The message names the header, never the value.
+pub fn signed_text<'v>(name: &str, value: &'v [u8]) -> Result<&'v str, ProxyError> {
+    std::str::from_utf8(value)
+        .map_err(|_| ProxyError::bad_header(format!("header '{name}' is signed, so its value must be UTF-8")))
+}
+
+/// Filters the client's raw header pairs (`[name, value, name, value, ...]`, Latin-1 text as
+/// Node gives it) down to what is forwarded: the default allowlist plus the route's
+/// `extra_allowed`. Values go on byte for byte; one with CR, LF or NUL is refused rather than
+/// dropped silently.
 pub fn forwarded_request_headers(
     raw_pairs: &[String],
     extra_allowed: &[HeaderName],
@@ -125,7 +147,10 @@ pub fn forwarded_request_headers(
         if !allowed || connection_named.contains(&name) {
             continue;
         }
-        let value = HeaderValue::from_str(&pair[1])
+        let bytes = latin1_bytes(&pair[1]).ok_or_else(|| {
+            ProxyError::bad_header(format!("request header '{name}' has a character above U+00FF"))
+        })?;
+        let value = HeaderValue::from_bytes(&bytes)
             .map_err(|_| ProxyError::bad_header(format!("request header '{name}' has an invalid value")))?;
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| ProxyError::bad_header("request header has an invalid name"))?;
@@ -280,6 +305,45 @@ mod tests {
     fn refuses_values_with_line_breaks() {
         let error = forwarded_request_headers(&pairs(&[("Accept", "a\r\nx-evil: 1")]), &[]).unwrap_err();
         assert_eq!(error.kind(), crate::error::ErrorKind::BadHeader);
+    }
+
+    #[test]
+    fn forwards_value_bytes_as_node_gave_them() {
+        // Node's Latin-1 text: 'é' is the byte E9, and UTF-8 'é' arrives as the two chars 'Ã©'.
+        let extra = [HeaderName::from_static("x-amz-meta-name")];
+        let headers = forwarded_request_headers(
+            &pairs(&[("X-Amz-Meta-Name", "caf\u{c3}\u{a9}"), ("Accept", "\u{e9}\u{ff}")]),
+            &extra,
+        )
+        .unwrap();
+        assert_eq!(headers.get("x-amz-meta-name").unwrap().as_bytes(), b"caf\xc3\xa9");
+        assert_eq!(headers.get("accept").unwrap().as_bytes(), b"\xe9\xff");
+    }
+
+    #[test]
+    fn refuses_characters_that_stand_for_no_byte() {
+        let error = forwarded_request_headers(&pairs(&[("Accept", "caf\u{20ac}")]), &[]).unwrap_err();
+        assert_eq!(error.kind(), crate::error::ErrorKind::BadHeader);
+        assert!(error.to_string().contains("'accept'"), "{error}");
+        assert!(!error.to_string().contains("caf"), "the value stays out of the message: {error}");
+    }
+
+    #[test]
+    fn signs_utf8_bytes_as_text_and_refuses_others() {
+        assert_eq!(signed_text("x-amz-meta-name", "café 東京".as_bytes()).unwrap(), "café 東京");
+        let error = signed_text("x-amz-meta-name", b"caf\xe9").unwrap_err();
+        assert_eq!(error.kind(), crate::error::ErrorKind::BadHeader);
+        assert_eq!(error.to_string(), "header 'x-amz-meta-name' is signed, so its value must be UTF-8");
+    }
+
+    #[test]
+    fn returns_response_value_bytes_one_char_each() {
+        let mut upstream = HeaderMap::new();
+        let bytes: Vec<u8> = (0x80..=0xff).collect();
+        upstream.append("x-amz-meta-name", HeaderValue::from_bytes(&bytes).unwrap());
+        let returned = returned_response_headers(&upstream, &PASS_ORIGIN_POLICY);
+        assert_eq!(latin1_bytes(&returned[1]).unwrap().as_ref(), bytes.as_slice());
+        assert_eq!(returned[1].chars().count(), bytes.len());
     }
 
     #[test]

@@ -19,7 +19,9 @@ use crate::forward::{
     self, body_chunks, buffered_body, shared_client, streamed_body, BodyChunks, BoxError, HttpsClient,
     RequestBody,
 };
-use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers, ResponseRules};
+use crate::headers::{
+    forwarded_request_headers, is_signed_header, returned_response_headers, signed_text, ResponseRules,
+};
 use crate::path::{check_request_path, split_url, upstream_path_and_query};
 use crate::policy::RoutePolicy;
 use crate::route_match::RouteSelector;
@@ -199,8 +201,8 @@ fn sign_headers(
         headers: headers
             .iter()
             .filter(|(name, _)| is_signed_header(name.as_str()) || is_static(name))
-            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-            .collect(),
+            .map(|(name, value)| Ok((name.as_str(), signed_text(name.as_str(), value.as_bytes())?)))
+            .collect::<Result<_, ProxyError>>()?,
         payload,
     };
     let signature = signature_headers(&to_sign, &route.scope, credentials, SystemTime::now())?;
