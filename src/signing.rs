@@ -15,6 +15,7 @@ use http::Uri;
 use crate::credentials::{shared_cache, CredentialSource};
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::{ErrorKind, ProxyError};
+use crate::headers::latin1_bytes;
 use crate::policy::DEFAULT_TIMEOUT;
 use crate::sigv4::{self, Rules};
 pub use crate::sigv4::{Payload, RequestToSign};
@@ -121,7 +122,9 @@ fn sign_description_with(
 }
 
 /// Every header to send: the caller's (names lower-cased), `host`, and the signature headers.
-/// All of the caller's headers are signed, since the caller sends them as they are.
+/// All of the caller's headers are signed, since the caller sends them as they are. Node sends a
+/// header string one byte per character (Latin-1), so that is what is signed: the bytes, read as
+/// UTF-8 as AWS reads them. A value that is not UTF-8 that way is refused, not signed wrongly.
 pub fn headers_to_send(
     method: &str,
     url: &str,
@@ -136,15 +139,33 @@ pub fn headers_to_send(
     refuse_repeated_names(&headers)?;
     headers.retain(|(name, _)| name != "host");
     headers.push(("host".to_string(), authority_of(url)?));
+    let sent_bytes = headers
+        .iter()
+        .map(|(name, value)| latin1_bytes(value).ok_or_else(|| not_sendable(name)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let signed_texts = headers
+        .iter()
+        .zip(&sent_bytes)
+        .map(|((name, _), bytes)| std::str::from_utf8(bytes).map_err(|_| not_sendable(name)))
+        .collect::<Result<Vec<_>, _>>()?;
     let to_sign = RequestToSign {
         method,
         url,
-        headers: headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+        headers: headers.iter().zip(signed_texts).map(|((n, _), text)| (n.as_str(), text)).collect(),
         payload: Payload::Bytes(body),
     };
     let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())?;
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
     Ok(headers)
+}
+
+/// A header whose string, sent one byte per character, is not UTF-8 (or has a character above
+/// U+00FF, which Node cannot send). Names the header, never the value.
+fn not_sendable(name: &str) -> ProxyError {
+    ProxyError::bad_header(format!(
+        "header '{name}' is not UTF-8 as sent: header strings go out one byte per character \
+         (Latin-1), so pass UTF-8 text as Buffer.from(text).toString('latin1')"
+    ))
 }
 
 /// Two names that differ only in case would both be signed, but a record of headers to send can
@@ -204,6 +225,45 @@ mod tests {
         let distinct =
             headers_to_send("GET", url, headers(&["X-Thing", "x-other"]), b"", &scope, &credentials);
         assert!(distinct.is_ok());
+    }
+
+    #[test]
+    fn signs_header_strings_as_the_bytes_node_sends() {
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let scope = SigningScope { service: "s3".into(), region: "us-east-1".into() };
+        let url = "https://b.s3.amazonaws.com/k";
+        let sign = |value: &str| {
+            let headers = vec![("x-amz-meta-name".to_string(), value.to_string())];
+            headers_to_send("PUT", url, headers, b"", &scope, &credentials)
+        };
+        // "café" in UTF-8, spelt one character per byte: signed as "café", returned as given.
+        let sent = sign("caf\u{c3}\u{a9}").unwrap();
+        assert!(sent.contains(&("x-amz-meta-name".to_string(), "caf\u{c3}\u{a9}".to_string())));
+        let utf8 = sent.iter().find(|(n, _)| n == "authorization").unwrap().1.clone();
+        let to_sign = RequestToSign {
+            method: "PUT",
+            url,
+            headers: vec![("host", "b.s3.amazonaws.com"), ("x-amz-meta-name", "café")],
+            payload: Payload::Bytes(b""),
+        };
+        let time = sent.iter().find(|(n, _)| n == "x-amz-date").unwrap().1.clone();
+        let expected = signature_headers(&to_sign, &scope, &credentials, amz_date_time(&time)).unwrap();
+        assert_eq!(utf8, expected.iter().find(|(n, _)| *n == "authorization").unwrap().1);
+        // "café" as a JavaScript string: Node would send the single byte E9, which is not UTF-8.
+        for value in ["caf\u{e9}", "caf\u{20ac}"] {
+            let error = sign(value).expect_err("refused");
+            assert_eq!(error.kind(), ErrorKind::BadHeader);
+            assert!(error.to_string().contains("'x-amz-meta-name'"), "{error}");
+            assert!(!error.to_string().contains("caf"), "{error}");
+        }
+    }
+
+    /// The time an `x-amz-date` (`YYYYMMDDTHHMMSSZ`) names.
+    fn amz_date_time(t: &str) -> SystemTime {
+        use aws_smithy_types::date_time::{DateTime, Format};
+        let iso =
+            format!("{}-{}-{}T{}:{}:{}Z", &t[0..4], &t[4..6], &t[6..8], &t[9..11], &t[11..13], &t[13..15]);
+        SystemTime::try_from(DateTime::from_str(&iso, Format::DateTime).unwrap()).unwrap()
     }
 
     /// AWS's published SigV4 test suite, "get-vanilla": the one fixed point every signer agrees on.
