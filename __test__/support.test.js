@@ -209,6 +209,29 @@ describe('verifying upstream: botocore as a third signer', () => {
     assert.equal(json(res).signatureValid, true, json(res).reason);
     assert.equal(lastRecord(upstream).signature.sessionToken, TEMP.sessionToken);
   });
+
+  it('reads signed header bytes as UTF-8, as AWS does (botocore signs x-amz-meta-* text as UTF-8)', { skip: !motoAvailable() && 'no .venv: run scripts/setup-python.sh' }, async () => {
+    const spec = {
+      method: 'GET',
+      url: `http://127.0.0.1:${upstream.port}/meta`,
+      headers: { 'x-amz-meta-name': 'café 東京' },
+      service: 's3',
+      region: 'eu-west-1',
+      access_key_id: TEMP.accessKeyId,
+      secret_access_key: TEMP.secretAccessKey,
+    };
+    const out = spawnSync(python, [path.join(__dirname, 'support', 'botocore-sign.py')], { input: JSON.stringify(spec), timeout: 30_000 });
+    assert.equal(out.status, 0, String(out.stderr));
+    const headers = JSON.parse(out.stdout);
+    // Node writes header strings one byte per character: the latin1 spelling sends the UTF-8 bytes.
+    const utf8Bytes = { ...headers, 'x-amz-meta-name': Buffer.from('café 東京').toString('latin1') };
+    const ok = await send(upstream.port, { path: '/meta', headers: utf8Bytes });
+    assert.equal(json(ok).signatureValid, true, json(ok).reason);
+    const notUtf8 = { ...headers, 'x-amz-meta-name': 'caf\u00e9' };
+    const bad = await send(upstream.port, { path: '/meta', headers: notUtf8 });
+    assert.equal(json(bad).signatureValid, false);
+    assert.equal(json(bad).reason, 'signed header x-amz-meta-name is not UTF-8');
+  });
 });
 
 describe('verifying upstream: streaming and connections', () => {

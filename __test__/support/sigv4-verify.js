@@ -52,8 +52,10 @@ async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now
   }
   const headers = {};
   for (const name of auth.signedHeaders) {
-    const value = joinedHeader(rawHeaders, name);
-    if (value === undefined) return fail(`signed header ${name} is missing`);
+    const received = joinedHeader(rawHeaders, name);
+    if (received === undefined) return fail(`signed header ${name} is missing`);
+    const value = wireText(received);
+    if (value === undefined) return fail(`signed header ${name} is not UTF-8`);
     // smithy sets x-amz-date and x-amz-security-token itself from signingDate / credentials.
     if (name !== 'x-amz-date' && name !== 'x-amz-security-token') headers[name] = value;
   }
@@ -99,6 +101,19 @@ async function canonicalRequestOf(signer, resigned, signableHeaders) {
   delete req.headers.authorization;
   const canonicalHeaders = getCanonicalHeaders(req, undefined, signableHeaders);
   return signer.createCanonicalRequest(req, canonicalHeaders, await getPayloadHash(req, Sha256));
+}
+
+/**
+ * The text AWS signs for a header value as Node received it: Node gives header bytes as latin1
+ * strings (one character per byte), and AWS reads them as UTF-8. Undefined for bytes that are
+ * not UTF-8.
+ */
+function wireText(latin1) {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    return undefined;
+  }
 }
 
 function sha256Hex(buf) {
