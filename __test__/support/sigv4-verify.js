@@ -6,7 +6,7 @@ const crypto = require('node:crypto');
 const { SignatureV4, getCanonicalHeaders, getPayloadHash } = require('@smithy/signature-v4');
 const { HttpRequest } = require('@smithy/protocol-http');
 const { Sha256 } = require('@aws-crypto/sha256-js');
-const { parseAuthorization, parseAmzDate, splitRawUrl, parseRawQuery, joinedHeader } = require('./sigv4-parse');
+const { parseAuthorization, parseAmzDate, splitRawUrl, parseRawQuery, joinedHeader, rawHeaderValues } = require('./sigv4-parse');
 
 const MAX_SKEW_MS = 5 * 60 * 1000; // AWS rejects requests more than 5 minutes off
 
@@ -52,10 +52,12 @@ async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now
   }
   const headers = {};
   for (const name of auth.signedHeaders) {
-    const received = joinedHeader(rawHeaders, name);
+    const received = rawHeaderValues(rawHeaders, name);
     if (received === undefined) return fail(`signed header ${name} is missing`);
-    const value = wireText(received);
-    if (value === undefined) return fail(`signed header ${name} is not UTF-8`);
+    // Decoded before trimming: trim() on the latin1 text would cut a trailing 0xA0 byte (NBSP).
+    const texts = received.map(wireText);
+    if (texts.includes(undefined)) return fail(`signed header ${name} is not UTF-8`);
+    const value = texts.map((t) => t.trim()).join(',');
     // smithy sets x-amz-date and x-amz-security-token itself from signingDate / credentials.
     if (name !== 'x-amz-date' && name !== 'x-amz-security-token') headers[name] = value;
   }
