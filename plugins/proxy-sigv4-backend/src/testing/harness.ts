@@ -312,7 +312,8 @@ export function rawRequest(
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
       );
     });
-    req.end(options.body);
+    // As a Buffer: with a string body Node writes the headers in the body's encoding (UTF-8).
+    req.end(typeof options.body === 'string' ? Buffer.from(options.body) : options.body);
   });
 }
 
