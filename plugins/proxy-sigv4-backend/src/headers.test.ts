@@ -3,6 +3,8 @@
 // static headers do (signed), and Set-Cookie never comes back.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
 import { groupHeaders } from './router';
 import { USER_TOKEN, bearer, rawRequest, routeTo, startProxyBackend, startUpstream } from './testing/harness';
 import type { TestProxyBackend, UpstreamRecord, VerifyingUpstream } from './testing/harness';
@@ -143,5 +145,151 @@ describe('headers through the backend', { timeout: 60_000 }, () => {
     assert.equal(upstream.requests.at(-1)?.url, '/base/cookie');
     assert.equal(res.headers['set-cookie'], undefined);
     assert.equal(res.headers['x-upstream'], 'yes', 'other upstream headers pass');
+  });
+});
+
+/** One answer read off a raw socket: status, header lines as bytes, and the body as text. */
+interface SocketAnswer {
+  status: number;
+  headers: Array<[string, Buffer]>;
+  body: string;
+}
+
+/**
+ * Sends a GET whose header values are exactly `headers`' bytes (a net socket, no client
+ * encoding in between) and reads the answer's raw bytes until the server closes.
+ */
+function socketRequest(port: number, path: string, headers: Array<[string, Buffer]>): Promise<SocketAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${path} within 15 s`)));
+    socket.once('error', reject);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('close', () => {
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      const lines = all.subarray(0, end).toString('latin1').split('\r\n');
+      const parsed: Array<[string, Buffer]> = lines.slice(1).map((line) => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).toLowerCase(), Buffer.from(line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''), 'latin1')];
+      });
+      resolve({ status: Number(lines[0].split(' ')[1]), headers: parsed, body: all.subarray(end + 4).toString('utf8') });
+    });
+    const head = [`GET ${path} HTTP/1.1`, `host: 127.0.0.1:${port}`, 'connection: close', `authorization: Bearer ${USER_TOKEN}`];
+    const parts: Buffer[] = [Buffer.from(head.join('\r\n') + '\r\n', 'latin1')];
+    for (const [name, value] of headers) parts.push(Buffer.from(`${name}: `, 'latin1'), value, Buffer.from('\r\n', 'latin1'));
+    // write, not end: Node's server abandons a request whose client half-closes.
+    socket.write(Buffer.concat([...parts, Buffer.from('\r\n', 'latin1')]));
+  });
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 1-16 bytes: mostly 0x80-0xFF, some visible ASCII. No spaces, which parsers trim at the ends. */
+function highBytes(next: () => number): Buffer {
+  const length = 1 + Math.floor(next() * 16);
+  return Buffer.from(Array.from({ length }, () => (next() < 0.8 ? 0x80 + Math.floor(next() * 0x80) : 0x21 + Math.floor(next() * 0x5e))));
+}
+
+/**
+ * 1-8 characters of UTF-8 text: ASCII, Latin and other alphabets, CJK, emoji. No whitespace: SigV4
+ * signers disagree on collapsing Unicode spaces (smithy collapses /\s/, aws-sigv4 only ' ').
+ */
+function utf8Text(next: () => number): Buffer {
+  const ranges: Array<[number, number]> = [[0x21, 0x7e], [0xa1, 0x167f], [0x4e00, 0x9fff], [0x1f600, 0x1f64f]];
+  const length = 1 + Math.floor(next() * 8);
+  const text = Array.from({ length }, () => {
+    const [low, high] = ranges[Math.floor(next() * ranges.length)];
+    return String.fromCodePoint(low + Math.floor(next() * (high - low + 1)));
+  }).join('');
+  return Buffer.from(text);
+}
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('header bytes through the backend', { timeout: 120_000 }, () => {
+  const CASES = 200;
+  let upstream: VerifyingUpstream;
+  let replying: http.Server;
+  let backend: TestProxyBackend;
+
+  before(async () => {
+    upstream = await startUpstream();
+    // Answers with x-amz-meta-name set to the bytes given in hex in the query.
+    replying = http.createServer((req, res) => {
+      const hex = new URL(req.url ?? '/', 'http://x').searchParams.get('hex') ?? '';
+      res.setHeader('x-amz-meta-name', Buffer.from(hex, 'hex').toString('latin1'));
+      res.end(Buffer.from('ok')); // a string body would make Node write the head as UTF-8
+    });
+    await new Promise<void>((resolve) => replying.listen(0, '127.0.0.1', resolve));
+    const replyingPort = (replying.address() as net.AddressInfo).port;
+    backend = await startProxyBackend({
+      proxysigv4: {
+        '/bytes': { ...routeTo(upstream, '/bytes'), allowedHeaders: ['x-amz-meta-name', 'x-team'] },
+        '/reply': { target: `http://127.0.0.1:${replyingPort}`, service: 'execute-api', region: 'us-east-1' },
+      },
+    });
+  });
+  after(async () => {
+    await backend?.stop();
+    await upstream?.close();
+    await new Promise((resolve) => replying?.close(resolve));
+  });
+
+  it(`${CASES} generated cases: unsigned bytes arrive unchanged, UTF-8 x-amz-meta-* signed and verified, others 400`, async () => {
+    const seed = Number(process.env.HEADER_BYTES_SEED ?? 15_009);
+    const next = random(seed);
+    const deadline = Date.now() + 90_000;
+    for (let i = 0; i < CASES && Date.now() < deadline; i++) {
+      const team = highBytes(next);
+      const meta = next() < 0.5 ? utf8Text(next) : highBytes(next);
+      const what = `seed ${seed} case ${i}: x-team ${team.toString('hex')}, x-amz-meta-name ${meta.toString('hex')}`;
+      upstream.reset();
+      const answer = await socketRequest(backend.port, '/api/proxy-sigv4/bytes/h', [['x-team', team], ['x-amz-meta-name', meta]]);
+      if (!isUtf8(meta)) {
+        assert.equal(answer.status, 400, `${what}: ${answer.body}`);
+        const body = JSON.parse(answer.body) as { error: { name: string; message: string }; response: { statusCode: number } };
+        assert.equal(body.error.name, 'InputError', what);
+        assert.match(body.error.message, /x-amz-meta-name/, what);
+        assert.equal(body.response.statusCode, 400, what);
+        assert.equal(upstream.requests.length, 0, `${what}: refused, yet the upstream was called`);
+        continue;
+      }
+      assert.equal(answer.status, 200, `${what}: ${answer.body}`);
+      const [record] = upstream.requests;
+      assert.equal(record.signature.valid, true, `${what}: ${record.signature.reason}`);
+      assert.deepEqual(received(record, 'x-team').map((v) => Buffer.from(v, 'latin1')), [team], what);
+      assert.deepEqual(received(record, 'x-amz-meta-name').map((v) => Buffer.from(v, 'latin1')), [meta], what);
+      assert.ok(signedHeaders(record).includes('x-amz-meta-name'), what);
+      assert.ok(!signedHeaders(record).includes('x-team'), `${what}: x-team is forwarded unsigned`);
+    }
+  });
+
+  it(`${CASES} generated response header values come back byte for byte`, async () => {
+    const next = random(15_010);
+    for (let i = 0; i < CASES; i++) {
+      const bytes = highBytes(next);
+      const answer = await socketRequest(backend.port, `/api/proxy-sigv4/reply/r?hex=${bytes.toString('hex')}`, []);
+      assert.equal(answer.status, 200, answer.body);
+      const values = answer.headers.filter(([name]) => name === 'x-amz-meta-name').map(([, value]) => value);
+      assert.deepEqual(values, [bytes], `case ${i}: ${bytes.toString('hex')}`);
+    }
   });
 });
