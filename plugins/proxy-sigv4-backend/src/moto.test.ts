@@ -52,7 +52,7 @@ describe('AWS protocols against moto, which checks signatures', { timeout: 180_0
     const s3 = { target: moto.url, service: 's3', region: 'us-east-1' };
     backend = await startProxyBackend({
       proxysigv4: {
-        '/s3': s3,
+        '/s3': { ...s3, allowedHeaders: ['x-amz-meta-name'] },
         // The route's timeout runs from the first byte sent to the response headers, so it
         // covers the upload: 200 MiB into moto takes 7-30 s on two shared cores (Node 24 is the
         // slowest), more than the 30 s default leaves.
@@ -162,6 +162,45 @@ describe('AWS protocols against moto, which checks signatures', { timeout: 180_0
       const got = await proxied(`/s3/keys/${encoded}`);
       assert.equal(await got.text(), key, `GetObject of ${key}`);
     }
+  });
+
+  /** PUT `key` (bucket/key) with `x-amz-meta-name` as the bytes `value` through the backend, then HEAD and GET it. */
+  async function metadataRoundTrip(key: string, value: Buffer): Promise<void> {
+    const url = `/api/proxy-sigv4/s3/${key}`;
+    // Node's client writes each character as one byte: the latin1 spelling sends exactly `value`.
+    const headers = { ...bearer(USER_TOKEN), 'x-amz-meta-name': value.toString('latin1') };
+    const put = await rawRequest(backend.port, url, { method: 'PUT', headers, body: key });
+    assert.equal(put.status, 200, `${key}: ${put.body}`);
+    for (const method of ['HEAD', 'GET']) {
+      const got = await rawRequest(backend.port, url, { method, headers: bearer(USER_TOKEN) });
+      assert.equal(got.status, 200, got.body);
+      const returned = Buffer.from(String(got.headers['x-amz-meta-name']), 'latin1');
+      assert.deepEqual(returned, value, `${method} ${key}: metadata bytes changed`);
+    }
+  }
+
+  it('S3: x-amz-meta-* is signed and round-trips; bytes that are not UTF-8 get 400 BAD_HEADER', async () => {
+    await createBucket('metadata');
+    await metadataRoundTrip('metadata/ascii', Buffer.from('report 2024 (final)'));
+    const refused = await rawRequest(backend.port, '/api/proxy-sigv4/s3/metadata/bad', {
+      method: 'PUT',
+      headers: { ...bearer(USER_TOKEN), 'x-amz-meta-name': 'caf\u00e9' }, // the single byte E9
+      body: 'x',
+    });
+    assert.equal(refused.status, 400, refused.body);
+    const error = (JSON.parse(refused.body) as { error: { name: string; message: string } }).error;
+    assert.equal(error.name, 'InputError');
+    assert.match(error.message, /x-amz-meta-name/);
+  });
+
+  it('S3: UTF-8 x-amz-meta-* (café, CJK) is signed, stored and returned byte for byte', {
+    todo:
+      'moto checks the signature over each header byte read as Latin-1 (the WSGI reading; S3 shows the ' +
+      'same reading in the StringToSign it returns), while we sign UTF-8 bytes as the SDKs do: 403',
+  }, async () => {
+    await createBucket('metadata-utf8');
+    await metadataRoundTrip('metadata-utf8/latin', Buffer.from('café'));
+    await metadataRoundTrip('metadata-utf8/cjk', Buffer.from('東京の報告'));
   });
 
   it('DynamoDB (JSON protocol): CreateTable, PutItem, GetItem through an endpoints route', async () => {
