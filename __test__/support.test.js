@@ -210,7 +210,7 @@ describe('verifying upstream: botocore as a third signer', () => {
     assert.equal(lastRecord(upstream).signature.sessionToken, TEMP.sessionToken);
   });
 
-  it('reads signed header bytes as UTF-8, as AWS does (botocore signs x-amz-meta-* text as UTF-8)', { skip: !motoAvailable() && 'no .venv: run scripts/setup-python.sh' }, async () => {
+  it('reads signed header bytes as UTF-8, as botocore signs x-amz-meta-* text', { skip: !motoAvailable() && 'no .venv: run scripts/setup-python.sh' }, async () => {
     const spec = {
       method: 'GET',
       url: `http://127.0.0.1:${upstream.port}/meta`,

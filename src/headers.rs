@@ -120,10 +120,11 @@ pub fn latin1_bytes(text: &str) -> Option<Cow<'_, [u8]>> {
     text.chars().map(|c| u8::try_from(c).ok()).collect::<Option<Vec<u8>>>().map(Cow::Owned)
 }
 
-/// A signed header's value as SigV4 signs it: the UTF-8 text its bytes spell, which is how AWS
-/// reads them (and how the SDKs sign a UTF-8 `x-amz-meta-*`). Bytes that are not UTF-8 are
-/// refused: forwarding them unsigned would make S3 refuse the request (every `x-amz-*` header
-/// must be signed), and a CDN could change them. The message names the header, never the value.
+/// A signed header's value as it is signed: the UTF-8 text its bytes spell, as the SDKs' signers
+/// (aws-sigv4, smithy, botocore) sign a text value such as `x-amz-meta-*`. Bytes that are not
+/// UTF-8 are refused: forwarding them unsigned would make S3 refuse the request (every `x-amz-*`
+/// header must be signed), and a CDN could change them. The message names the header, never the
+/// value.
 pub fn signed_text<'v>(name: &str, value: &'v [u8]) -> Result<&'v str, ProxyError> {
     std::str::from_utf8(value)
         .map_err(|_| ProxyError::bad_header(format!("header '{name}' is signed, so its value must be UTF-8")))

@@ -124,7 +124,7 @@ fn sign_description_with(
 /// Every header to send: the caller's (names lower-cased), `host`, and the signature headers.
 /// All of the caller's headers are signed, since the caller sends them as they are. Node sends a
 /// header string one byte per character (Latin-1), so that is what is signed: the bytes, read as
-/// UTF-8 as AWS reads them. A value that is not UTF-8 that way is refused, not signed wrongly.
+/// UTF-8 as the SDKs sign text. A value that is not UTF-8 that way is refused, not signed wrongly.
 pub fn headers_to_send(
     method: &str,
     url: &str,

@@ -167,7 +167,7 @@ fn header_lines(head: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// The signature aws-sigv4 computes over the received headers its SignedHeaders list, their
-/// bytes read as UTF-8 (as AWS reads them), at the received x-amz-date.
+/// bytes read as UTF-8 (as the SDKs sign text), at the received x-amz-date.
 fn expected_authorization(received: &[(String, Vec<u8>)], url: &str, signed: &[&str]) -> String {
     let get =
         |name: &str| received.iter().find(|(n, _)| n == name).map(|(_, v)| std::str::from_utf8(v).unwrap());

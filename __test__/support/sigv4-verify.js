@@ -106,9 +106,10 @@ async function canonicalRequestOf(signer, resigned, signableHeaders) {
 }
 
 /**
- * The text AWS signs for a header value as Node received it: Node gives header bytes as latin1
- * strings (one character per byte), and AWS reads them as UTF-8. Undefined for bytes that are
- * not UTF-8.
+ * The text signed for a header value as Node received it: Node gives header bytes as latin1
+ * strings (one character per byte), and the SDKs sign text as its UTF-8 bytes (moto, and S3
+ * going by the StringToSign it returns, read the bytes as latin1 instead). Undefined for bytes
+ * that are not UTF-8.
  */
 function wireText(latin1) {
   try {
