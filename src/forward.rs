@@ -22,6 +22,7 @@ use once_cell::sync::Lazy;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, ProxyError};
+use crate::progress::Progress;
 
 /// Idle pooled connections are closed after this, well before typical upstream idle timeouts
 /// (API Gateway and ALB keep idle connections for 60 s or more).
@@ -69,17 +70,19 @@ fn new_client(connect_timeout: Duration) -> HttpsClient {
         .build(https)
 }
 
-/// Sends a request and waits at most `timeout` for the response headers.
+/// Sends a request and waits for the response headers until `timeout` has passed without
+/// progress: from the last chunk of a streamed body (`progress`), else from the start.
 pub async fn send(
     client: &HttpsClient,
     request: http::Request<RequestBody>,
     timeout: Duration,
+    progress: &Progress,
 ) -> Result<http::Response<Incoming>, ProxyError> {
     let host = request.uri().host().unwrap_or_default().to_string();
-    match tokio::time::timeout(timeout, client.request(request)).await {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(upstream_failure(&host, error)),
-        Err(_) => Err(ProxyError::new(
+    match progress.within(timeout, client.request(request)).await {
+        Some(Ok(response)) => Ok(response),
+        Some(Err(error)) => Err(upstream_failure(&host, error)),
+        None => Err(ProxyError::new(
             ErrorKind::UpstreamTimeout,
             format!("upstream {host} sent no response within {}", seconds(timeout)),
         )),

@@ -15,6 +15,7 @@ pub mod forward;
 pub mod headers;
 pub mod path;
 pub mod policy;
+pub mod progress;
 pub mod proxy;
 pub mod route_match;
 pub mod signing;

@@ -169,8 +169,7 @@ impl RawPolicy {
                 .transpose()?,
             max_request_body_bytes: match self.max_request_body_bytes {
                 None => defaults.max_request_body_bytes,
-                Some(value) => value
-                    .as_u64()
+                Some(value) => whole_number(&value)
                     .filter(|n| *n > 0)
                     .ok_or_else(|| fail("maxRequestBodyBytes", &"must be a whole number of bytes above 0"))?,
             },
@@ -178,6 +177,16 @@ impl RawPolicy {
             pass_origin_policy: self.response_headers.and_then(|r| r.pass_origin_policy).unwrap_or(false),
         })
     }
+}
+
+/// A whole number however it was written: config from JavaScript carries numbers above 2^32
+/// as floats (5368709120, S3's 5 GiB limit, arrives as 5368709120.0).
+fn whole_number(value: &Value) -> Option<u64> {
+    const EXACT_IN_F64: f64 = (1u64 << 53) as f64;
+    value.as_u64().or_else(|| {
+        let float = value.as_f64()?;
+        (float.fract() == 0.0 && (0.0..=EXACT_IN_F64).contains(&float)).then_some(float as u64)
+    })
 }
 
 /// A method a route may list: any HTTP method token but CONNECT (the proxy opens no tunnels).
@@ -253,6 +262,14 @@ mod tests {
     }
 
     #[test]
+    fn takes_s3_s_5_gib_limit_written_either_way() {
+        for written in [json!(5368709120u64), json!(5368709120.0)] {
+            let p = policy(json!({ "maxRequestBodyBytes": written })).unwrap();
+            assert_eq!(p.max_request_body_bytes, 5 * 1024 * 1024 * 1024);
+        }
+    }
+
+    #[test]
     fn extension_methods_and_trace_pass_only_when_listed() {
         let p = policy(json!({ "allowedMethods": ["TRACE", "propfind"] })).unwrap();
         assert_eq!(p.methods(), [Method::TRACE, Method::from_bytes(b"PROPFIND").unwrap()]);
@@ -273,6 +290,8 @@ mod tests {
             (json!({ "timeout": "soon" }), "proxysigv4./r.timeout:"),
             (json!({ "connectTimeout": 5 }), "proxysigv4./r.connectTimeout:"),
             (json!({ "maxRequestBodyBytes": -1 }), "proxysigv4./r.maxRequestBodyBytes:"),
+            (json!({ "maxRequestBodyBytes": 1.5 }), "proxysigv4./r.maxRequestBodyBytes:"),
+            (json!({ "maxRequestBodyBytes": 1e300 }), "proxysigv4./r.maxRequestBodyBytes:"),
         ];
         for (value, prefix) in cases {
             let message = policy(value.clone()).unwrap_err();

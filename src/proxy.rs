@@ -22,6 +22,7 @@ use crate::forward::{
 use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers, ResponseRules};
 use crate::path::{check_request_path, split_url, upstream_path_and_query};
 use crate::policy::RoutePolicy;
+use crate::progress::Progress;
 use crate::route_match::RouteSelector;
 use crate::signing::{signature_headers, Payload, RequestToSign};
 
@@ -132,10 +133,11 @@ impl Proxy {
         };
         sign_headers(&mut headers, route, &method, &url, payload, &credentials)?;
 
-        let started = tokio::time::Instant::now();
-        let upstream_request = upstream_request(method, uri, headers, request.body);
-        let response = forward::send(&self.clients[index], upstream_request, route.policy.timeout).await?;
-        let remaining = route.policy.timeout.saturating_sub(started.elapsed());
+        let progress = Progress::new();
+        let upstream_request = upstream_request(method, uri, headers, request.body, &progress);
+        let response =
+            forward::send(&self.clients[index], upstream_request, route.policy.timeout, &progress).await?;
+        let remaining = progress.time_left(route.policy.timeout);
         let rules = ResponseRules {
             pass_origin_policy: route.policy.pass_origin_policy,
             target_origin: &route.target.origin,
@@ -218,13 +220,14 @@ fn upstream_request(
     uri: http::Uri,
     mut headers: HeaderMap,
     body: IncomingBody,
+    progress: &Progress,
 ) -> http::Request<RequestBody> {
     let body = match body {
         IncomingBody::Buffered(bytes) => buffered_body(bytes),
         IncomingBody::Streamed { chunks, length } => {
             // hyper sends exactly this many bytes, and fails the request if the stream differs.
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
-            streamed_body(chunks)
+            streamed_body(progress.tracking(chunks))
         }
     };
     let mut request = http::Request::new(body);
