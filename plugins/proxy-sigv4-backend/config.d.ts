@@ -168,8 +168,9 @@ interface ProxySigV4Route {
   credentials?: 'require' | 'dangerously-allow-unauthenticated';
   /**
    * How long to wait for the upstream's response headers (504 after that), as a Backstage
-   * duration: `'30s'`, `'PT30S'` or `{ seconds: 30 }`. The body may stream for longer.
-   * Default: 30 seconds.
+   * duration: `'30s'`, `'PT30S'` or `{ seconds: 30 }`. While a streamed upload is being sent
+   * it counts from the last chunk, so a long upload that keeps moving is not cut. The response
+   * body may stream for longer. Default: 30 seconds.
    */
   timeout?: string | HumanDuration;
   /**
