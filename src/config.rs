@@ -13,12 +13,14 @@
 //! ```
 //! Every error names the route and key it is about, as `proxysigv4.<route>.<key>: <problem>`.
 
+use std::time::Duration;
+
 use http::uri::{Authority, Scheme};
 use http::Uri;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::credentials::{AssumeRole, CredentialSource};
+use crate::credentials::{AssumeRole, CredentialSource, DEFAULT_REREAD_INTERVAL};
 use crate::duration::parse_duration;
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::ProxyError;
@@ -126,6 +128,34 @@ fn check_keys_distinct(routes: &[Route]) -> Result<(), ProxyError> {
     Ok(())
 }
 
+/// The options of the whole proxy (as opposed to one route's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyOptions {
+    /// `credentialRereadInterval`: how often credentials without an expiry are read again.
+    pub credential_reread_interval: Duration,
+}
+
+const REREAD_INTERVAL_KEY: &str = "credentialRereadInterval";
+
+/// The proxy-wide options; `parse_routes` has checked them.
+pub fn parse_options(config: &Value) -> Result<ProxyOptions, ProxyError> {
+    let interval = match config.get(REREAD_INTERVAL_KEY) {
+        None => DEFAULT_REREAD_INTERVAL,
+        Some(value) => reread_interval(value)?,
+    };
+    Ok(ProxyOptions { credential_reread_interval: interval })
+}
+
+fn reread_interval(value: &Value) -> Result<Duration, ProxyError> {
+    parse_duration(value).ok().filter(|d| *d >= Duration::from_secs(1)).ok_or_else(|| {
+        ProxyError::invalid_config(
+            REREAD_INTERVAL_KEY,
+            "",
+            "must be a duration of at least 1 second, e.g. '15m'",
+        )
+    })
+}
+
 /// Options sit beside the routes and are never taken for routes. The addon checks them; the
 /// Backstage plugin acts on `allowUnauthenticatedRequests`.
 fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
@@ -133,6 +163,7 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
         let valid = match key.as_str() {
             "allowUnauthenticatedRequests" => value.is_boolean(),
             "endpoints" => value.is_object(),
+            REREAD_INTERVAL_KEY => reread_interval(value).map(|_| true)?,
             _ => {
                 return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"))
             }
@@ -535,6 +566,13 @@ mod tests {
     #[test]
     fn options_are_not_routes_and_unknown_options_fail() {
         assert!(parse_routes(&json!({ "allowUnauthenticatedRequests": true })).unwrap().is_empty());
+        let options = parse_options(&json!({ "credentialRereadInterval": "2m" })).unwrap();
+        assert_eq!(options.credential_reread_interval, Duration::from_secs(120));
+        assert_eq!(parse_options(&json!({})).unwrap().credential_reread_interval, DEFAULT_REREAD_INTERVAL);
+        for bad in [json!("0s"), json!("soon"), json!(5)] {
+            assert!(error_of(json!({ "credentialRereadInterval": bad }))
+                .starts_with("proxysigv4.credentialRereadInterval: must be a duration"));
+        }
         assert!(error_of(json!({ "allowUnauthenticatedRequests": "yes" }))
             .starts_with("proxysigv4.allowUnauthenticatedRequests:"));
         assert!(error_of(json!({ "allowUnauthenticatedRequest": true })).contains("unknown option"));

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -75,6 +76,9 @@ const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
 /// How long a background refresh may take before it is abandoned (and the lock let go).
 const BACKGROUND_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Credentials without an expiry (static keys, `credential_process` output without one) are
+/// read again this often, as the AWS SDKs do, so a key rotated on disk is picked up.
+pub const DEFAULT_REREAD_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// The last failed fetch, kept to answer quickly and to pace retries.
 struct Failure {
@@ -89,10 +93,18 @@ impl Failure {
     }
 }
 
+/// Credentials as fetched, and when.
+struct Held {
+    credentials: Credentials,
+    fetched_at: Instant,
+}
+
 /// A cache over one credentials provider.
 pub struct CredentialCache {
     provider: SharedCredentialsProvider,
-    current: RwLock<Option<Credentials>>,
+    current: RwLock<Option<Held>>,
+    /// How often credentials without an expiry are read again, in milliseconds.
+    reread_every_ms: AtomicU64,
     last_failure: Mutex<Option<Failure>>,
     /// Held by the one task that is fetching.
     refreshing: Arc<tokio::sync::Mutex<()>>,
@@ -106,14 +118,23 @@ impl CredentialCache {
             label: label.into(),
             provider: SharedCredentialsProvider::new(provider),
             current: RwLock::new(None),
+            reread_every_ms: AtomicU64::new(DEFAULT_REREAD_INTERVAL.as_millis() as u64),
             last_failure: Mutex::new(None),
             refreshing: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
+    /// How often credentials without an expiry are read again (config can change it).
+    pub fn set_reread_interval(&self, every: Duration) {
+        self.reread_every_ms.store(every.as_millis() as u64, Ordering::Relaxed);
+    }
+
     /// Credentials to sign with now, waiting at most `wait` for a fetch when none are usable.
     pub async fn credentials(self: &Arc<Self>, wait: Duration) -> Result<Credentials, ProxyError> {
-        if let Some(fresh) = self.cached(REFRESH_AHEAD) {
+        if let Some((fresh, reread_due)) = self.fresh() {
+            if reread_due {
+                self.refresh_in_background();
+            }
             return Ok(fresh);
         }
         if let Some(usable) = self.cached(EXPIRY_MARGIN) {
@@ -162,7 +183,8 @@ impl CredentialCache {
         };
         match outcome {
             Ok(credentials) => {
-                *self.current.write().unwrap() = Some(credentials.clone());
+                let held = Held { credentials: credentials.clone(), fetched_at: Instant::now() };
+                *self.current.write().unwrap() = Some(held);
                 *self.last_failure.lock().unwrap() = None;
                 Ok(credentials)
             }
@@ -179,7 +201,17 @@ impl CredentialCache {
     /// The cached credentials if they stay valid for at least `for_at_least`.
     fn cached(&self, for_at_least: Duration) -> Option<Credentials> {
         let current = self.current.read().unwrap();
-        current.as_ref().filter(|c| usable_for(c, for_at_least)).cloned()
+        current.as_ref().map(|held| &held.credentials).filter(|c| usable_for(c, for_at_least)).cloned()
+    }
+
+    /// Credentials outside the refresh window, and whether they have no expiry and are due to
+    /// be read again (not while a failed re-read is still pacing retries).
+    fn fresh(&self) -> Option<(Credentials, bool)> {
+        let current = self.current.read().unwrap();
+        let held = current.as_ref().filter(|held| usable_for(&held.credentials, REFRESH_AHEAD))?;
+        let reread_every = Duration::from_millis(self.reread_every_ms.load(Ordering::Relaxed));
+        let due = held.credentials.expiry().is_none() && held.fetched_at.elapsed() >= reread_every;
+        Some((held.credentials.clone(), due && self.failure_still_pacing().is_none()))
     }
 
     fn unavailable(&self, message: &str) -> ProxyError {
@@ -229,10 +261,15 @@ pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCa
 type ProviderFuture = Pin<Box<dyn Future<Output = SharedCredentialsProvider> + Send>>;
 
 /// Builds the real provider on first use: loading the SDK config is async, and a backend must
-/// start even when no credentials are around yet.
+/// start even when no credentials are around yet. Builds it again for a re-read of credentials
+/// without an expiry: the SDK's providers keep the config and credentials files they parsed,
+/// so only a new one sees a rotated key.
 struct LazyProvider {
-    built: OnceCell<SharedCredentialsProvider>,
-    build: Box<dyn Fn() -> ProviderFuture + Send + Sync>,
+    built: tokio::sync::Mutex<Option<SharedCredentialsProvider>>,
+    /// Set when the last credentials had no expiry: the next call is a re-read.
+    rebuild: AtomicBool,
+    /// Makes the provider; `true` asks for one over freshly loaded files.
+    build: Box<dyn Fn(bool) -> ProviderFuture + Send + Sync>,
 }
 
 impl std::fmt::Debug for LazyProvider {
@@ -243,14 +280,23 @@ impl std::fmt::Debug for LazyProvider {
 
 impl LazyProvider {
     fn for_source(source: CredentialSource, region: String) -> Self {
-        let build: Box<dyn Fn() -> ProviderFuture + Send + Sync> = match source {
-            CredentialSource::DefaultChain => Box::new(|| Box::pin(default_chain())),
-            CredentialSource::Profile(name) => Box::new(move || Box::pin(profile(name.clone()))),
+        let build: Box<dyn Fn(bool) -> ProviderFuture + Send + Sync> = match source {
+            CredentialSource::DefaultChain => Box::new(|reread| Box::pin(default_chain(reread))),
+            CredentialSource::Profile(name) => Box::new(move |_| Box::pin(profile(name.clone()))),
             CredentialSource::AssumeRole(role) => {
-                Box::new(move || Box::pin(assume_role(role.clone(), region.clone())))
+                Box::new(move |_| Box::pin(assume_role(role.clone(), region.clone())))
             }
         };
-        Self { built: OnceCell::new(), build }
+        Self { built: tokio::sync::Mutex::new(None), rebuild: AtomicBool::new(false), build }
+    }
+
+    async fn provider(&self) -> SharedCredentialsProvider {
+        let mut built = self.built.lock().await;
+        let reread = self.rebuild.swap(false, Ordering::Relaxed);
+        match built.as_ref() {
+            Some(provider) if !reread => provider.clone(),
+            _ => built.insert((self.build)(reread).await).clone(),
+        }
     }
 }
 
@@ -260,8 +306,11 @@ impl ProvideCredentials for LazyProvider {
         Self: 'a,
     {
         provider::future::ProvideCredentials::new(async move {
-            let inner = self.built.get_or_init(|| (self.build)()).await;
-            inner.provide_credentials().await
+            let provided = self.provider().await.provide_credentials().await;
+            if provided.as_ref().is_ok_and(|credentials| credentials.expiry().is_none()) {
+                self.rebuild.store(true, Ordering::Relaxed);
+            }
+            provided
         })
     }
 }
@@ -275,16 +324,20 @@ fn sdk_http_client() -> SharedHttpClient {
 /// The SDK configuration from the environment, loaded once.
 async fn sdk_config() -> &'static SdkConfig {
     static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
-    CONFIG
-        .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).http_client(sdk_http_client()).load())
-        .await
+    CONFIG.get_or_init(load_sdk_config).await
 }
 
-async fn default_chain() -> SharedCredentialsProvider {
-    match sdk_config().await.credentials_provider() {
-        Some(provider) => provider,
-        None => SharedCredentialsProvider::new(NoCredentials),
-    }
+async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(sdk_http_client()).load().await
+}
+
+/// The default chain; on a re-read, over a freshly loaded config, so its files are read again.
+async fn default_chain(reread: bool) -> SharedCredentialsProvider {
+    let provider = match reread {
+        false => sdk_config().await.credentials_provider(),
+        true => load_sdk_config().await.credentials_provider(),
+    };
+    provider.unwrap_or_else(|| SharedCredentialsProvider::new(NoCredentials))
 }
 
 async fn profile(name: String) -> SharedCredentialsProvider {
@@ -407,14 +460,31 @@ mod tests {
         assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID2");
     }
 
-    #[tokio::test]
-    async fn static_credentials_are_fetched_once() {
-        let (cache, calls, _) = fake(None);
+    #[tokio::test(start_paused = true)]
+    async fn credentials_without_expiry_are_read_again_after_the_interval() {
+        let (cache, calls, failing) = fake(None);
         let cache = Arc::new(cache);
+        cache.set_reread_interval(Duration::from_secs(60));
         for _ in 0..5 {
-            cache.credentials(WAIT).await.unwrap();
+            assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID1");
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "not read again within the interval");
+
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        // Due: the caller signs with the current key at once, the re-read runs behind it.
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID1");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        // A failed re-read keeps the current key, and is paced like any failure.
+        failing.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        for _ in 0..20 {
+            assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID2");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "one re-read, then one retry after the first 1 s delay");
     }
 
     #[tokio::test]

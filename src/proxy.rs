@@ -12,7 +12,7 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::config::{parse_routes, Route};
+use crate::config::{parse_options, parse_routes, Route};
 use crate::credentials::{shared_cache, CredentialCache};
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{
@@ -82,7 +82,12 @@ impl Proxy {
     /// a backend starts even before any are available.
     pub fn from_config(config: &Value) -> Result<Self, ProxyError> {
         let routes = parse_routes(config)?;
-        let credentials = routes.iter().map(|r| shared_cache(&r.credentials, &r.scope.region)).collect();
+        let options = parse_options(config)?;
+        let credentials: Vec<_> =
+            routes.iter().map(|r| shared_cache(&r.credentials, &r.scope.region)).collect();
+        for cache in &credentials {
+            cache.set_reread_interval(options.credential_reread_interval);
+        }
         let clients = routes.iter().map(|r| shared_client(r.policy.connect_timeout)).collect();
         let selector = RouteSelector::new(routes.iter().map(|r| r.key.clone()).collect());
         Ok(Self { routes, selector, credentials, clients })
