@@ -55,16 +55,29 @@ export interface Config {
     };
 
     /**
+     * How often credentials without an expiry (static keys from the environment or the shared
+     * credentials file, `credential_process` output without `Expiration`) are read again, as a
+     * Backstage duration (at least 1 second). A key rotated on disk, or written by an agent
+     * such as Vault's, is then used without a restart. The re-read runs in the background; a
+     * failed one keeps the current keys and is retried with backoff. Credentials with an expiry
+     * (STS, IRSA, ECS, IMDS, SSO) are refreshed ahead of it regardless. Default: 15 minutes, as
+     * in the AWS SDKs.
+     */
+    credentialRereadInterval?: string | HumanDuration;
+
+    /**
      * One route. The key is the route path (starting with `/`); the value is either the target
      * URL (short form: http or https, signed with the default credentials) or an object
      * (expanded form). `boolean | undefined` and the object of routes are in the union only
-     * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`
-     * and `endpoints`; a route is never a boolean or an object of routes.
+     * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`,
+     * `endpoints` and `credentialRereadInterval`; a route is never a boolean, a duration or an
+     * object of routes.
      */
     [route: string]:
       | boolean
       | undefined
       | string
+      | HumanDuration
       | ProxySigV4Route
       | { [route: string]: string | ProxySigV4Route };
   };
