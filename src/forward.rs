@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::io;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,6 +22,7 @@ use once_cell::sync::Lazy;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, ProxyError};
+use crate::tls::{self, CaCertificates};
 
 /// Idle pooled connections are closed after this, well before typical upstream idle timeouts
 /// (API Gateway and ALB keep idle connections for 60 s or more).
@@ -45,28 +46,45 @@ pub fn streamed_body(chunks: impl Stream<Item = Result<Bytes, BoxError>> + Send 
     StreamBody::new(chunks.map(|chunk| chunk.map(Frame::data))).boxed_unsync()
 }
 
-/// The process-wide client for a connect timeout. The timeout belongs to the connector, so
-/// routes with different connect timeouts get different pools; routes that agree share one.
-pub fn shared_client(connect_timeout: Duration) -> HttpsClient {
-    static CLIENTS: Lazy<Mutex<HashMap<Duration, HttpsClient>>> = Lazy::new(Default::default);
-    CLIENTS.lock().unwrap().entry(connect_timeout).or_insert_with(|| new_client(connect_timeout)).clone()
+/// The process-wide client for a connect timeout and a route's own CAs. The timeout belongs to
+/// the connector and the trust to its TLS config, so routes that differ in either get different
+/// pools; routes that agree share one. Fails when a CA bundle named in the environment cannot be
+/// used (see [`tls::environment_cas`]).
+pub fn shared_client(
+    connect_timeout: Duration,
+    route_cas: &CaCertificates,
+) -> Result<HttpsClient, ProxyError> {
+    type Clients = HashMap<(Duration, CaCertificates), HttpsClient>;
+    static CLIENTS: Lazy<Mutex<Clients>> = Lazy::new(Default::default);
+    let mut clients = CLIENTS.lock().unwrap();
+    let key = (connect_timeout, route_cas.clone());
+    if let Some(client) = clients.get(&key) {
+        return Ok(client.clone());
+    }
+    let client = new_client(connect_timeout, route_cas)?;
+    clients.insert(key, client.clone());
+    Ok(client)
 }
 
-fn new_client(connect_timeout: Duration) -> HttpsClient {
+fn new_client(connect_timeout: Duration, route_cas: &CaCertificates) -> Result<HttpsClient, ProxyError> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
         .expect("the ring provider supports the default TLS versions")
+        .with_root_certificates(tls::root_store(route_cas)?)
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-        .build(https)
+        .build(https))
 }
 
 /// Sends a request and waits at most `timeout` for the response headers.

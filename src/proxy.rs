@@ -82,7 +82,10 @@ impl Proxy {
     pub fn from_config(config: &Value) -> Result<Self, ProxyError> {
         let routes = parse_routes(config)?;
         let credentials = routes.iter().map(|r| shared_cache(&r.credentials, &r.scope.region)).collect();
-        let clients = routes.iter().map(|r| shared_client(r.policy.connect_timeout)).collect();
+        let clients = routes
+            .iter()
+            .map(|r| shared_client(r.policy.connect_timeout, &r.policy.ca_certificates))
+            .collect::<Result<_, _>>()?;
         let selector = RouteSelector::new(routes.iter().map(|r| r.key.clone()).collect());
         Ok(Self { routes, selector, credentials, clients })
     }
