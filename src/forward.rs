@@ -1,5 +1,6 @@
-//! The pooled HTTP clients that carry every proxied request (HTTPS with rustls + ring, plain
-//! HTTP for local targets), and the classification of what can go wrong on the way.
+//! The pooled HTTP clients that carry every proxied request (HTTPS with rustls + ring, trusting
+//! what `tls` gathers; plain HTTP for local targets), and the classification of what can go
+//! wrong on the way.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -22,7 +23,7 @@ use once_cell::sync::Lazy;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, ProxyError};
-use crate::tls::{self, CaCertificates};
+use crate::tls::{self, CaCertificates, TRUST_HINT};
 
 /// Idle pooled connections are closed after this, well before typical upstream idle timeouts
 /// (API Gateway and ALB keep idle connections for 60 s or more).
@@ -114,7 +115,7 @@ enum Cause {
     ConnectionRefused,
     ConnectTimeout,
     Dns,
-    Tls,
+    Tls(TlsProblem),
     ConnectionClosed,
     Other,
 }
@@ -128,7 +129,7 @@ fn upstream_failure(host: &str, error: hyper_util::client::legacy::Error) -> Pro
             (ErrorKind::UpstreamTimeout, format!("connecting to upstream {host} timed out"))
         }
         Cause::Dns => (ErrorKind::UpstreamUnreachable, format!("DNS lookup of upstream {host} failed")),
-        Cause::Tls => (ErrorKind::UpstreamUnreachable, format!("TLS handshake with upstream {host} failed")),
+        Cause::Tls(problem) => (ErrorKind::UpstreamUnreachable, tls_failure(host, problem)),
         Cause::ConnectionClosed => (
             ErrorKind::UpstreamUnreachable,
             format!("upstream {host} closed the connection before responding"),
@@ -138,11 +139,56 @@ fn upstream_failure(host: &str, error: hyper_util::client::legacy::Error) -> Pro
     ProxyError::new(kind, what).with_source(error)
 }
 
+/// Why a TLS handshake failed, as far as it tells the operator what to change.
+#[derive(Debug, PartialEq, Eq)]
+enum TlsProblem {
+    /// The chain leads to no trusted CA: a private CA, or a proxy that re-signs traffic.
+    UnknownIssuer,
+    /// The certificate is for other names than the target's host.
+    NotValidForName,
+    Expired,
+    NotValidYet,
+    /// The certificate was refused for another reason (revoked, bad signature, wrong usage...).
+    OtherCertificate,
+    /// Not about the certificate: no common protocol, not TLS at all, an alert.
+    Handshake,
+}
+
+impl TlsProblem {
+    fn of(error: &rustls::Error) -> Self {
+        use rustls::CertificateError as C;
+        match error {
+            rustls::Error::InvalidCertificate(certificate) => match certificate {
+                C::UnknownIssuer => TlsProblem::UnknownIssuer,
+                C::NotValidForName | C::NotValidForNameContext { .. } => TlsProblem::NotValidForName,
+                C::Expired | C::ExpiredContext { .. } => TlsProblem::Expired,
+                C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::NotValidYet,
+                _ => TlsProblem::OtherCertificate,
+            },
+            _ => TlsProblem::Handshake,
+        }
+    }
+}
+
+/// The message for a failed handshake. rustls's names (UnknownIssuer...) are kept in it: they are
+/// what people search for. The certificate's own contents are not repeated.
+fn tls_failure(host: &str, problem: TlsProblem) -> String {
+    let refused = |why: &str| format!("upstream {host} presented a certificate that {why}");
+    match problem {
+        TlsProblem::UnknownIssuer => format!("{} (UnknownIssuer): {TRUST_HINT}", refused("is not trusted")),
+        TlsProblem::NotValidForName => refused(&format!("is not valid for {host} (NotValidForName)")),
+        TlsProblem::Expired => refused("has expired (Expired)"),
+        TlsProblem::NotValidYet => refused("is not valid yet (NotValidYet)"),
+        TlsProblem::OtherCertificate => refused("was refused"),
+        TlsProblem::Handshake => format!("TLS handshake with upstream {host} failed"),
+    }
+}
+
 fn cause_of(error: &(dyn StdError + 'static)) -> Cause {
     let mut next = Some(error);
     while let Some(current) = next {
-        if current.downcast_ref::<rustls::Error>().is_some() {
-            return Cause::Tls;
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Cause::Tls(TlsProblem::of(tls));
         }
         if let Some(io) = current.downcast_ref::<io::Error>() {
             match io.kind() {
@@ -278,14 +324,33 @@ mod tests {
         let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(cause_of(&refused), Cause::ConnectionRefused);
         let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
-        assert_eq!(cause_of(&tls), Cause::Tls);
-        let double_wrapped =
-            io::Error::other(io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError));
-        assert_eq!(cause_of(&double_wrapped), Cause::Tls);
+        assert_eq!(cause_of(&tls), Cause::Tls(TlsProblem::Handshake));
+        let untrusted = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let double_wrapped = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, untrusted));
+        assert_eq!(cause_of(&double_wrapped), Cause::Tls(TlsProblem::UnknownIssuer));
         let timeout = io::Error::new(io::ErrorKind::TimedOut, "connect timeout");
         assert_eq!(cause_of(&timeout), Cause::ConnectTimeout);
         let wrapped = ProxyError::new(ErrorKind::Internal, "x")
             .with_source(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
         assert_eq!(cause_of(&wrapped), Cause::ConnectionClosed);
+    }
+
+    #[test]
+    fn certificate_failures_say_what_to_change() {
+        use rustls::CertificateError as C;
+        let problem = |error: C| TlsProblem::of(&rustls::Error::InvalidCertificate(error));
+        assert_eq!(
+            tls_failure("api.internal", problem(C::UnknownIssuer)),
+            "upstream api.internal presented a certificate that is not trusted (UnknownIssuer): \
+             set caFile on the route, or NODE_EXTRA_CA_CERTS / AWS_CA_BUNDLE"
+        );
+        assert_eq!(problem(C::NotValidForName), TlsProblem::NotValidForName);
+        assert!(
+            tls_failure("h", TlsProblem::NotValidForName).ends_with("is not valid for h (NotValidForName)")
+        );
+        assert_eq!(problem(C::Expired), TlsProblem::Expired);
+        assert_eq!(problem(C::Revoked), TlsProblem::OtherCertificate);
+        assert_eq!(TlsProblem::of(&rustls::Error::DecryptError), TlsProblem::Handshake);
+        assert_eq!(tls_failure("h", TlsProblem::Handshake), "TLS handshake with upstream h failed");
     }
 }

@@ -19,6 +19,9 @@ use crate::error::{ErrorKind, ProxyError};
 /// one setting covers Backstage and this addon, and the AWS CLI's and SDKs'.
 pub const EXTRA_CA_VARIABLES: [&str; 2] = ["NODE_EXTRA_CA_CERTS", "AWS_CA_BUNDLE"];
 
+/// The hint a refused upstream certificate is answered with.
+pub const TRUST_HINT: &str = "set caFile on the route, or NODE_EXTRA_CA_CERTS / AWS_CA_BUNDLE";
+
 /// A CA bundle is a few hundred KiB at most (a whole distro bundle); reading stops above this,
 /// so a path to a device or a huge file fails instead of filling memory.
 const MAX_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
