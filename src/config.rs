@@ -56,7 +56,7 @@ pub struct Target {
 }
 
 /// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
-const ROUTE_KEYS: [&str; 20] = [
+const ROUTE_KEYS: [&str; 21] = [
     "target",
     "hostHeader",
     "profile",
@@ -77,6 +77,7 @@ const ROUTE_KEYS: [&str; 20] = [
     "maxRequestBodyBytes",
     "unsignedPayload",
     "responseHeaders",
+    "caFile",
 ];
 
 /// The expanded route form.
@@ -254,6 +255,9 @@ fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> 
     let signing_host = signing_host(at, &target, expanded.host_header.as_deref())?;
     let scope = signing_scope(at, &signing_host, &target, expanded.service, expanded.region)?;
     let policy = raw_policy.validate(at)?;
+    if target.scheme == Scheme::HTTP && !policy.ca_certificates.is_empty() {
+        return Err(ProxyError::invalid_config(at, "caFile", "is only used with an https target"));
+    }
     Ok(Route { key: key.to_string(), target, scope, signing_host, credentials, policy })
 }
 
@@ -679,6 +683,26 @@ mod tests {
             .starts_with("proxysigv4./p.profile:"));
         assert!(error_of(json!({ "/p": { "target": target, "stsRegion": "eu-west-1" } }))
             .starts_with("proxysigv4./p.stsRegion: is only used with 'roleArn'"));
+    }
+
+    #[test]
+    fn ca_files_are_read_at_startup_and_only_for_https_targets() {
+        let dir = std::env::temp_dir().join(format!("proxy-sigv4-config-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let no_certificates = dir.join("empty.pem");
+        std::fs::write(&no_certificates, "# no certificates here\n").unwrap();
+        let target = "https://abc.execute-api.us-west-2.amazonaws.com";
+        let message = error_of(json!({ "/r": { "target": target, "caFile": no_certificates } }));
+        assert!(
+            message.starts_with("proxysigv4./r.caFile: '") && message.contains("holds no PEM certificates"),
+            "{message}"
+        );
+        let missing = dir.join("missing.pem");
+        let message = error_of(json!({ "/r": { "target": target, "caFile": missing } }));
+        assert!(message.starts_with("proxysigv4./r.caFile: cannot read '"), "{message}");
+        assert!(error_of(json!({ "/r": { "target": target, "caFile": 3 } }))
+            .starts_with("proxysigv4./r.caFile: invalid type"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

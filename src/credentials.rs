@@ -315,10 +315,24 @@ impl ProvideCredentials for LazyProvider {
     }
 }
 
-/// The HTTPS client for AWS credential sources: rustls with ring, like the proxy's own client.
+/// The HTTPS client for AWS credential sources (STS, SSO, container and instance metadata):
+/// rustls with ring, like the proxy's own client, trusting the system's store plus the CA
+/// bundles named by NODE_EXTRA_CA_CERTS and AWS_CA_BUNDLE, so STS behind a TLS-inspecting proxy
+/// works. Bundles that cannot be used are left out here: building a proxy reports them.
 fn sdk_http_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    let extra = match crate::tls::environment_cas() {
+        Ok(cas) if !cas.is_empty() => cas,
+        _ => return builder.build_https(),
+    };
+    // The SDK parses the PEM again when it connects, and panics on what it cannot parse: it only
+    // ever sees certificates that were checked when read.
+    let trust = TrustStore::default().with_pem_certificate(extra.to_pem());
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        Err(_) => builder.build_https(),
+    }
 }
 
 /// The SDK configuration from the environment, loaded once.

@@ -20,6 +20,7 @@ pub mod proxy;
 pub mod route_match;
 pub mod signing;
 pub mod sigv4;
+pub mod tls;
 
 #[cfg(feature = "napi")]
 mod napi;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::duration::parse_duration;
 use crate::error::ProxyError;
 use crate::headers::{is_hop_by_hop, is_signing_header};
+use crate::tls::CaCertificates;
 
 /// Time to wait for the upstream's response headers. API Gateway gives up at 29 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,6 +53,8 @@ pub struct RoutePolicy {
     /// Pass the upstream's origin-wide browser headers (CSP, HSTS, CORS...) to the client, and
     /// add no sandbox: for upstreams trusted to serve pages on the portal's origin.
     pub pass_origin_policy: bool,
+    /// CAs this route trusts beyond the process-wide ones (`caFile`); empty without one.
+    pub ca_certificates: CaCertificates,
 }
 
 impl RoutePolicy {
@@ -79,6 +82,7 @@ impl Default for RoutePolicy {
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
             unsigned_payload: false,
             pass_origin_policy: false,
+            ca_certificates: CaCertificates::default(),
         }
     }
 }
@@ -97,6 +101,7 @@ pub struct RawPolicy {
     max_request_body_bytes: Option<Value>,
     unsigned_payload: Option<bool>,
     response_headers: Option<RawResponseHeaders>,
+    ca_file: Option<String>,
 }
 
 /// `responseHeaders` of the expanded route form.
@@ -153,6 +158,14 @@ impl RawPolicy {
                 return Err(fail("credentials", &"must be 'require' or 'dangerously-allow-unauthenticated'"))
             }
         };
+        // Read now, so a missing or wrong file stops the backend at startup, not at a request.
+        let ca_certificates = match self.ca_file.as_deref() {
+            None => CaCertificates::default(),
+            Some("") => return Err(fail("caFile", &"must be the path of a PEM file of CA certificates")),
+            Some(path) => {
+                CaCertificates::read_pem_file(std::path::Path::new(path)).map_err(|p| fail("caFile", &p))?
+            }
+        };
         let duration = |key: &str, value: Option<Value>, default: Duration| {
             value.map(|v| parse_duration(&v).map_err(|p| fail(key, &p))).unwrap_or(Ok(default))
         };
@@ -175,6 +188,7 @@ impl RawPolicy {
             },
             unsigned_payload: self.unsigned_payload.unwrap_or(false),
             pass_origin_policy: self.response_headers.and_then(|r| r.pass_origin_policy).unwrap_or(false),
+            ca_certificates,
         })
     }
 }
@@ -292,6 +306,8 @@ mod tests {
             (json!({ "maxRequestBodyBytes": -1 }), "proxysigv4./r.maxRequestBodyBytes:"),
             (json!({ "maxRequestBodyBytes": 1.5 }), "proxysigv4./r.maxRequestBodyBytes:"),
             (json!({ "maxRequestBodyBytes": 1e300 }), "proxysigv4./r.maxRequestBodyBytes:"),
+            (json!({ "caFile": "" }), "proxysigv4./r.caFile:"),
+            (json!({ "caFile": "/nonexistent/proxy-sigv4/ca.pem" }), "proxysigv4./r.caFile: cannot read"),
         ];
         for (value, prefix) in cases {
             let message = policy(value.clone()).unwrap_err();

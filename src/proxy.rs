@@ -88,7 +88,10 @@ impl Proxy {
         for cache in &credentials {
             cache.set_reread_interval(options.credential_reread_interval);
         }
-        let clients = routes.iter().map(|r| shared_client(r.policy.connect_timeout)).collect();
+        let clients = routes
+            .iter()
+            .map(|r| shared_client(r.policy.connect_timeout, &r.policy.ca_certificates))
+            .collect::<Result<_, _>>()?;
         let selector = RouteSelector::new(routes.iter().map(|r| r.key.clone()).collect());
         Ok(Self { routes, selector, credentials, clients })
     }

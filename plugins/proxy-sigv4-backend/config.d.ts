@@ -192,6 +192,15 @@ interface ProxySigV4Route {
    */
   connectTimeout?: string | HumanDuration;
   /**
+   * Path of a PEM file of CA certificates this route trusts beyond the bundled Mozilla roots,
+   * the system store and the bundles named by `NODE_EXTRA_CA_CERTS` / `AWS_CA_BUNDLE`: for an
+   * upstream behind a private CA. Read at startup (and on a config change); a missing file or
+   * one without certificates stops the backend. Certificates are still checked against the
+   * target's host. Only for https targets. Relative paths are from the backend's working
+   * directory. Default: none.
+   */
+  caFile?: string;
+  /**
    * How long a request waits for AWS credentials when none are cached (an STS AssumeRole, a
    * container or instance metadata call), as a Backstage duration; after that it is answered
    * 503 `CREDENTIALS_UNAVAILABLE` and the fetch counts as failed (retried with backoff by later
