@@ -57,13 +57,13 @@ export interface Config {
     /**
      * How often credentials without an expiry (static keys from the environment or the shared
      * credentials file, `credential_process` output without `Expiration`) are read again, as a
-     * Backstage duration (at least 1 second). A key rotated on disk, or written by an agent
+     * duration string (`'15m'`, `'PT15M'`; at least 1 second). A key rotated on disk, or written by an agent
      * such as Vault's, is then used without a restart. The re-read runs in the background; a
      * failed one keeps the current keys and is retried with backoff. Credentials with an expiry
      * (STS, IRSA, ECS, IMDS, SSO) are refreshed ahead of it regardless. Default: 15 minutes, as
      * in the AWS SDKs.
      */
-    credentialRereadInterval?: string | HumanDuration;
+    credentialRereadInterval?: string;
 
     /**
      * One route. The key is the route path (starting with `/`); the value is either the target
@@ -71,13 +71,13 @@ export interface Config {
      * (expanded form). `boolean | undefined` and the object of routes are in the union only
      * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`,
      * `endpoints` and `credentialRereadInterval`; a route is never a boolean, a duration or an
-     * object of routes.
+     * object of routes. (The duration is a string here: an object form in this union would
+     * hide the routes' secret header values from Backstage's schema.)
      */
     [route: string]:
       | boolean
       | undefined
       | string
-      | HumanDuration
       | ProxySigV4Route
       | { [route: string]: string | ProxySigV4Route };
   };

@@ -237,7 +237,7 @@ describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
       headers: { 'x-api-key': 'value-1' },
       caFile: ca.caFile,
     };
-    const data = { proxysigv4: { '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };
+    const data = { proxysigv4: { credentialRereadInterval: '15m', '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };
     // process() validates against the schema and throws on a violation.
     const [secret] = schema.process([{ data, context: 'test' }], { visibility: ['secret'] });
     assert.deepEqual(secret.data, {
