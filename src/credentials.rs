@@ -27,6 +27,7 @@ use tokio::time::Instant;
 
 use crate::credential_failure::describe_failure;
 use crate::error::{ErrorKind, ProxyError};
+use crate::registry::Registry;
 
 /// Where a route's credentials come from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -237,25 +238,45 @@ fn timed_out(after: Duration) -> String {
     format!("the credential source did not answer within {} s", after.as_secs_f64())
 }
 
-/// The process-wide cache for a source. Routes and the public signer share it, so one source
-/// means one refresh schedule and one AssumeRole per session, however many routes use it.
-/// `region` is the STS region used when the environment names none.
-pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
-    /// One cache per source and (for AssumeRole) STS region.
-    type Caches = HashMap<(CredentialSource, String), Arc<CredentialCache>>;
-    static CACHES: Lazy<Mutex<Caches>> = Lazy::new(Default::default);
+/// One cache per source and (for AssumeRole) STS region.
+type CacheKey = (CredentialSource, String);
+
+fn cache_key(source: &CredentialSource, region: &str) -> CacheKey {
     let region_key = match source {
         CredentialSource::DefaultChain | CredentialSource::Profile(_) => String::new(),
         CredentialSource::AssumeRole(_) => region.to_string(),
     };
-    let mut caches = CACHES.lock().unwrap();
-    caches
-        .entry((source.clone(), region_key))
-        .or_insert_with(|| {
-            let provider = LazyProvider::for_source(source.clone(), region.to_string());
-            Arc::new(CredentialCache::new(provider, source.label()))
-        })
-        .clone()
+    (source.clone(), region_key)
+}
+
+static CACHES: Lazy<Registry<CacheKey, CredentialCache>> = Lazy::new(Registry::new);
+
+/// The process-wide cache for a source. Routes and the public signer share it, so one source
+/// means one refresh schedule and one AssumeRole per session, however many routes use it; it
+/// lives while a route table or the signer holds it. `region` is the STS region used when the
+/// environment names none.
+pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
+    let made = CACHES.get_or_try_insert(cache_key(source, region), || {
+        let provider = LazyProvider::for_source(source.clone(), region.to_string());
+        Ok::<_, std::convert::Infallible>(CredentialCache::new(provider, source.label()))
+    });
+    match made {
+        Ok(cache) => cache,
+        Err(never) => match never {},
+    }
+}
+
+/// The shared cache for a source, kept for the life of the process: the public signer has no
+/// config to be reloaded, so what it signs with stays cached.
+pub fn process_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
+    static KEPT: Lazy<Mutex<HashMap<CacheKey, Arc<CredentialCache>>>> = Lazy::new(Default::default);
+    let key = cache_key(source, region);
+    KEPT.lock().unwrap().entry(key).or_insert_with(|| shared_cache(source, region)).clone()
+}
+
+/// How many credential caches are alive (routes' and the signer's).
+pub fn live_caches() -> usize {
+    CACHES.live()
 }
 
 type ProviderFuture = Pin<Box<dyn Future<Output = SharedCredentialsProvider> + Send>>;

@@ -2,11 +2,10 @@
 //! what `tls` gathers; plain HTTP for local targets), and the classification of what can go
 //! wrong on the way.
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, ProxyError};
 use crate::progress::Progress;
+use crate::registry::Registry;
 use crate::tls::{self, CaCertificates, TRUST_HINT};
 
 /// Idle pooled connections are closed after this, well before typical upstream idle timeouts
@@ -55,17 +55,16 @@ pub fn streamed_body(chunks: impl Stream<Item = Result<Bytes, BoxError>> + Send 
 pub fn shared_client(
     connect_timeout: Duration,
     route_cas: &CaCertificates,
-) -> Result<HttpsClient, ProxyError> {
-    type Clients = HashMap<(Duration, CaCertificates), HttpsClient>;
-    static CLIENTS: Lazy<Mutex<Clients>> = Lazy::new(Default::default);
-    let mut clients = CLIENTS.lock().unwrap();
-    let key = (connect_timeout, route_cas.clone());
-    if let Some(client) = clients.get(&key) {
-        return Ok(client.clone());
-    }
-    let client = new_client(connect_timeout, route_cas)?;
-    clients.insert(key, client.clone());
-    Ok(client)
+) -> Result<Arc<HttpsClient>, ProxyError> {
+    CLIENTS.get_or_try_insert((connect_timeout, route_cas.clone()), || new_client(connect_timeout, route_cas))
+}
+
+/// Pools live while a route table holds them (see `registry`).
+static CLIENTS: Lazy<Registry<(Duration, CaCertificates), HttpsClient>> = Lazy::new(Registry::new);
+
+/// How many pooled clients are alive.
+pub fn live_clients() -> usize {
+    CLIENTS.live()
 }
 
 fn new_client(connect_timeout: Duration, route_cas: &CaCertificates) -> Result<HttpsClient, ProxyError> {

@@ -17,6 +17,7 @@ pub mod path;
 pub mod policy;
 pub mod progress;
 pub mod proxy;
+pub mod registry;
 pub mod route_match;
 pub mod signing;
 pub mod sigv4;

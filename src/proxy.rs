@@ -74,7 +74,7 @@ pub struct Proxy {
     routes: Vec<Route>,
     selector: RouteSelector,
     credentials: Vec<Arc<CredentialCache>>,
-    clients: Vec<HttpsClient>,
+    clients: Vec<Arc<HttpsClient>>,
 }
 
 impl Proxy {

@@ -12,7 +12,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use http::Uri;
 
-use crate::credentials::{shared_cache, CredentialSource};
+use crate::credentials::{process_cache, CredentialSource};
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::{ErrorKind, ProxyError};
 use crate::policy::DEFAULT_TIMEOUT;
@@ -99,7 +99,7 @@ pub async fn sign_description(
     source: &CredentialSource,
 ) -> Result<Vec<(String, String)>, ProxyError> {
     let scope = scope_of(description)?;
-    let credentials = shared_cache(source, &scope.region).credentials(DEFAULT_TIMEOUT).await?;
+    let credentials = process_cache(source, &scope.region).credentials(DEFAULT_TIMEOUT).await?;
     sign_description_with(description, &scope, &credentials)
 }
 

@@ -90,6 +90,19 @@ export declare class SigV4Proxy {
   handleStream(request: ProxyRequest, contentLength: number, body: ReadableStream<Uint8Array>, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
 }
 
+export interface LiveResources {
+  /** Credential caches held by route tables or the signer. */
+  credentialCaches: number
+  /** Pooled HTTP clients held by route tables. */
+  connectionPools: number
+}
+
+/**
+ * How many credential caches and connection pools are alive now. A config reload that drops a
+ * route releases what only that route used once the old route table is collected.
+ */
+export declare function liveResources(): LiveResources
+
 /** Why the proxy answered by itself instead of with the upstream's response. */
 export interface ProxyErrorInfo {
   /** The Backstage error name for the status, e.g. `InputError`, `ServiceUnavailableError`. */

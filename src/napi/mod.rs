@@ -4,4 +4,5 @@ mod completion;
 mod error;
 mod js_text;
 mod proxy;
+mod resources;
 mod signer;
