@@ -51,7 +51,8 @@ mod tests {
         let registry: Registry<&str, String> = Registry::new();
         let make = || Ok::<_, ()>("value".to_string());
         let first = registry.get_or_try_insert("a", make).unwrap();
-        let second = registry.get_or_try_insert("a", || panic!("not made twice")).unwrap();
+        let second =
+            registry.get_or_try_insert("a", || -> Result<String, ()> { panic!("not made twice") }).unwrap();
         assert!(Arc::ptr_eq(&first, &second));
         assert_eq!(registry.live(), 1);
         drop((first, second));
