@@ -106,6 +106,9 @@ pub struct CredentialCache {
     current: RwLock<Option<Held>>,
     /// How often credentials without an expiry are read again, in milliseconds.
     reread_every_ms: AtomicU64,
+    /// Calls to the source that gave credentials, and that failed (for metrics and health).
+    fetched: AtomicU64,
+    failed: AtomicU64,
     last_failure: Mutex<Option<Failure>>,
     /// Held by the one task that is fetching.
     refreshing: Arc<tokio::sync::Mutex<()>>,
@@ -120,6 +123,8 @@ impl CredentialCache {
             provider: SharedCredentialsProvider::new(provider),
             current: RwLock::new(None),
             reread_every_ms: AtomicU64::new(DEFAULT_REREAD_INTERVAL.as_millis() as u64),
+            fetched: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
             last_failure: Mutex::new(None),
             refreshing: Arc::new(tokio::sync::Mutex::new(())),
         }
@@ -184,12 +189,14 @@ impl CredentialCache {
         };
         match outcome {
             Ok(credentials) => {
+                self.fetched.fetch_add(1, Ordering::Relaxed);
                 let held = Held { credentials: credentials.clone(), fetched_at: Instant::now() };
                 *self.current.write().unwrap() = Some(held);
                 *self.last_failure.lock().unwrap() = None;
                 Ok(credentials)
             }
             Err(message) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
                 let mut failure = self.last_failure.lock().unwrap();
                 let consecutive = failure.as_ref().map_or(0, |f| f.consecutive) + 1;
                 *failure = Some(Failure { at: Instant::now(), consecutive, message: message.clone() });
@@ -226,6 +233,40 @@ impl CredentialCache {
     fn failure_still_pacing(&self) -> Option<String> {
         let failure = self.last_failure.lock().unwrap();
         failure.as_ref().filter(|f| f.at.elapsed() < f.retry_delay()).map(|f| f.message.clone())
+    }
+}
+
+/// What a cache holds and how its source has answered, without the credentials themselves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CredentialStatus {
+    /// Calls to the source that gave credentials, and that failed.
+    pub fetched: u64,
+    pub failed: u64,
+    /// Whether credentials usable now are cached.
+    pub ready: bool,
+    /// How long ago the cached credentials were fetched.
+    pub age: Option<Duration>,
+    /// How long the cached credentials stay valid; `None` without an expiry.
+    pub expires_in: Option<Duration>,
+    /// The last failure's message (safe to show) while it is the latest outcome.
+    pub last_failure: Option<String>,
+}
+
+impl CredentialCache {
+    pub fn status(&self) -> CredentialStatus {
+        let current = self.current.read().unwrap();
+        let held = current.as_ref();
+        let failure = self.last_failure.lock().unwrap();
+        CredentialStatus {
+            fetched: self.fetched.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            ready: held.is_some_and(|h| usable_for(&h.credentials, EXPIRY_MARGIN)),
+            age: held.map(|h| h.fetched_at.elapsed()),
+            expires_in: held
+                .and_then(|h| h.credentials.expiry())
+                .map(|expiry| expiry.duration_since(SystemTime::now()).unwrap_or_default()),
+            last_failure: failure.as_ref().map(|f| format!("{} ({})", f.message, self.label)),
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use once_cell::sync::Lazy;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, ProxyError};
+use crate::metrics::Measured;
 use crate::progress::Progress;
 use crate::registry::Registry;
 use crate::tls::{self, CaCertificates, TRUST_HINT};
@@ -37,7 +38,7 @@ pub type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// A pooled client. Cloning shares the pool.
-pub type HttpsClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+pub type HttpsClient = Client<Measured<HttpsConnector<HttpConnector>>, RequestBody>;
 
 pub fn buffered_body(bytes: Bytes) -> RequestBody {
     Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
@@ -85,7 +86,7 @@ fn new_client(connect_timeout: Duration, route_cas: &CaCertificates) -> Result<H
     Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-        .build(https))
+        .build(Measured::new(https)))
 }
 
 /// Sends a request and waits for the response headers until `timeout` has passed without

@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod error;
 pub mod forward;
 pub mod headers;
+pub mod metrics;
 pub mod path;
 pub mod policy;
 pub mod progress;

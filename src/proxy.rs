@@ -1,6 +1,6 @@
 //! The pipeline for one request: route, path, headers, credentials, signature, forward.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -13,13 +13,14 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::config::{parse_options, parse_routes, Route};
-use crate::credentials::{shared_cache, CredentialCache};
+use crate::credentials::{shared_cache, CredentialCache, CredentialSource, CredentialStatus};
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{
     self, body_chunks, buffered_body, shared_client, streamed_body, BodyChunks, BoxError, HttpsClient,
     RequestBody,
 };
 use crate::headers::{forwarded_request_headers, is_signed_header, returned_response_headers, ResponseRules};
+use crate::metrics;
 use crate::path::{check_request_path, split_url, upstream_path_and_query};
 use crate::policy::RoutePolicy;
 use crate::progress::Progress;
@@ -75,6 +76,26 @@ pub struct Proxy {
     selector: RouteSelector,
     credentials: Vec<Arc<CredentialCache>>,
     clients: Vec<Arc<HttpsClient>>,
+    /// The route keys, shared with the metrics samples that name them.
+    route_names: Vec<Arc<str>>,
+    /// Per route, the last failure that was not the caller's (5xx), for health.
+    last_failures: Vec<Mutex<Option<RouteFailure>>>,
+}
+
+/// A proxy failure of a route: its stable code and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteFailure {
+    pub code: &'static str,
+    pub at: SystemTime,
+}
+
+/// One route's state, for a health view: never credentials, only how they are doing.
+pub struct RouteStatus<'a> {
+    pub key: &'a str,
+    pub credentials: CredentialStatus,
+    /// Whether the route's credentials come from STS AssumeRole.
+    pub assume_role: bool,
+    pub last_failure: Option<RouteFailure>,
 }
 
 impl Proxy {
@@ -93,7 +114,9 @@ impl Proxy {
             .map(|r| shared_client(r.policy.connect_timeout, &r.policy.ca_certificates))
             .collect::<Result<_, _>>()?;
         let selector = RouteSelector::new(routes.iter().map(|r| r.key.clone()).collect());
-        Ok(Self { routes, selector, credentials, clients })
+        let route_names = routes.iter().map(|r| Arc::from(r.key.as_str())).collect();
+        let last_failures = routes.iter().map(|_| Mutex::new(None)).collect();
+        Ok(Self { routes, selector, credentials, clients, route_names, last_failures })
     }
 
     pub fn route_keys(&self) -> &[String] {
@@ -112,6 +135,26 @@ impl Proxy {
         self.selector.select(path).ok().flatten().map(|(index, _)| index)
     }
 
+    /// Each route's credential state and last failure.
+    pub fn route_statuses(&self) -> Vec<RouteStatus<'_>> {
+        (0..self.routes.len())
+            .map(|i| RouteStatus {
+                key: &self.routes[i].key,
+                credentials: self.credentials[i].status(),
+                assume_role: matches!(self.routes[i].credentials, CredentialSource::AssumeRole(_)),
+                last_failure: self.last_failures[i].lock().unwrap().clone(),
+            })
+            .collect()
+    }
+
+    /// Remembers a failure of route `index` that was not the caller's.
+    fn note_failure(&self, index: usize, error: &ProxyError) {
+        if error.kind().http_status() >= 500 {
+            let failure = RouteFailure { code: error.kind().code(), at: SystemTime::now() };
+            *self.last_failures[index].lock().unwrap() = Some(failure);
+        }
+    }
+
     /// Steps 4-9 of the pipeline: where the request goes, what goes with it, the signature,
     /// the exchange, and the response head with its body.
     pub async fn handle(&self, request: IncomingRequest<'_>) -> Result<ProxiedResponse, ProxyError> {
@@ -122,6 +165,22 @@ impl Proxy {
             ProxyError::new(ErrorKind::RouteNotFound, "no proxysigv4 route matches this path")
         })?;
         check_request_path(rest)?;
+        let result = self.forward(index, method, rest, query, request).await;
+        if let Err(error) = &result {
+            self.note_failure(index, error);
+        }
+        result
+    }
+
+    /// The request, checked against route `index`'s policy, signed and sent on.
+    async fn forward(
+        &self,
+        index: usize,
+        method: http::Method,
+        rest: &str,
+        query: Option<&str>,
+        request: IncomingRequest<'_>,
+    ) -> Result<ProxiedResponse, ProxyError> {
         let route = &self.routes[index];
         check_policy(&route.policy, &method, &request.body)?;
 
@@ -143,8 +202,10 @@ impl Proxy {
 
         let progress = Progress::new();
         let upstream_request = upstream_request(method, uri, headers, request.body, &progress);
+        let sent = tokio::time::Instant::now();
         let response =
             forward::send(&self.clients[index], upstream_request, route.policy.timeout, &progress).await?;
+        metrics::record_first_byte(&self.route_names[index], sent.elapsed());
         let remaining = progress.time_left(route.policy.timeout);
         let rules = ResponseRules {
             pass_origin_policy: route.policy.pass_origin_policy,

@@ -3,6 +3,6 @@
 mod completion;
 mod error;
 mod js_text;
+mod observability;
 mod proxy;
-mod resources;
 mod signer;

@@ -57,7 +57,7 @@ pub struct RouteInfo {
 /// A proxy over the routes of one `proxysigv4` config.
 #[napi]
 pub struct SigV4Proxy {
-    inner: Arc<Proxy>,
+    pub(super) inner: Arc<Proxy>,
     /// Settles the promises `handle` and `handleStream` return.
     completions: Arc<Completions<ProxyResponse>>,
 }
