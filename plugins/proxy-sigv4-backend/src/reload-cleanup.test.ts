@@ -38,7 +38,7 @@ describe('a reload drops the credential caches and pools no route uses any more'
     await upstream?.close();
   });
 
-  it('releases the removed routes' own cache and pool, and keeps the rest serving', async () => {
+  it("releases the removed routes' own cache and pool, and keeps the rest serving", async () => {
     const before = liveResources();
     const stays = routeTo(upstream, '/stays');
     backend = await startProxyBackend({

@@ -22,6 +22,8 @@ import {
   streamRequestBody,
 } from './body';
 import type { StreamedBody } from './body';
+import { createProxyMetrics, globalMeter } from './metrics';
+import type { MeterLike, ProxyMetrics } from './metrics';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
 import { sendErrorJson, statusOf } from './errors';
 import {
@@ -48,6 +50,11 @@ export interface RouterOptions {
   auditor?: AuditorService;
   /** Accepted for signature compatibility with other legacy plugins; not used. */
   discovery?: DiscoveryService;
+  /**
+   * Where the plugin's metrics go: Backstage's MetricsService where the backend has it, else
+   * the app's global OpenTelemetry meter (a no-op until the app sets up the OTel SDK).
+   */
+  metrics?: MeterLike;
 }
 
 /** The router and the auth policies Backstage's httpRouter must register in front of it. */
@@ -102,8 +109,9 @@ export async function createProxyRouter(options: RouterOptions): Promise<ProxyRo
   // Backstage cannot remove or add auth policies after startup: these stay for the process.
   const unauthenticatedPaths = unauthenticatedPolicyPaths(routes, current.allowUnauthenticatedRequests);
 
+  const metrics = createProxyMetrics(options.metrics ?? globalMeter(), () => current.proxy);
   return {
-    router: buildRouter({ routes: () => current, logger, auditor, httpAuth }),
+    router: buildRouter({ routes: () => current, logger, auditor, httpAuth, metrics }),
     unauthenticatedPaths,
     reload() {
       const next = loadRouteTable(config, httpAuth);
@@ -185,6 +193,7 @@ interface BuildOptions {
   auditor?: AuditorService;
   /** Checks credentials where required; present whenever a request can require them. */
   httpAuth?: HttpAuthService;
+  metrics: ProxyMetrics;
 }
 
 /** A request body as the addon takes it: read whole, or only measured and streamed through. */
@@ -200,6 +209,8 @@ interface Exchange {
   failure?: Error;
   /** The stable code of the proxy's own error answer, if any. */
   code?: string;
+  /** The key of the route the request matched, once known. */
+  route?: string;
 }
 
 function buildRouter(options: BuildOptions): express.Router {
@@ -212,6 +223,13 @@ function buildRouter(options: BuildOptions): express.Router {
       if (!res.writableFinished) exchange.cancel?.cancel();
       const durationMs = Math.round(Number(process.hrtime.bigint() - exchange.started) / 1e5) / 10;
       logRequest(logger, req, res, durationMs);
+      options.metrics.recordRequest({
+        route: exchange.route,
+        method: req.method,
+        status: res.statusCode,
+        seconds: durationMs / 1000,
+        code: exchange.code,
+      });
       void finishAuditEvent(exchange, res, durationMs, logger);
     });
     handleRequest(req, res, exchange, options).catch((error: unknown) => {
@@ -263,6 +281,7 @@ async function handleRequest(req: Request, res: Response, exchange: Exchange, op
   // A config reload mid-request must not change the rules (or the proxy) this request runs on.
   const { proxy, routes, allowUnauthenticatedRequests } = options.routes();
   const route = routes[proxy.routeIndex(req.url)] ?? null;
+  exchange.route = route?.key;
 
   // (1) Authentication, per route. The new backend's credentials barrier may already have run,
   // but its unauthenticated policies are prefix matches (an open `/a` also opens a route

@@ -183,6 +183,8 @@ export function logText(lines: readonly LogLine[]): string {
 export interface ProxyBackendOptions {
   /** When given, every log line of the backend (debug level, audit events included) lands here. */
   logs?: LogLine[];
+  /** More features for the backend, e.g. a service factory that replaces a mock. */
+  features?: Parameters<typeof startTestBackend>[0]['features'];
 }
 
 /**
@@ -214,6 +216,7 @@ export async function startProxyBackend(
         ...(logs
           ? [createServiceFactory({ service: coreServices.rootLogger, deps: {}, factory: () => new CapturingLogger(logs) })]
           : []),
+        ...(options.features ?? []),
       ],
     });
   } catch (error) {
