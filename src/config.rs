@@ -262,6 +262,13 @@ fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> 
 }
 
 fn check_route_key(key: &str, at: &str) -> Result<(), ProxyError> {
+    if key.starts_with("/.") {
+        return Err(ProxyError::invalid_config(
+            at,
+            "",
+            "paths starting with '/.' are the plugin's own (e.g. /.health); give the route another key",
+        ));
+    }
     let segments_ok = key[1..]
         .split('/')
         .all(|s| !s.is_empty() && s != "." && s != ".." && s.bytes().all(is_route_key_byte));
@@ -592,6 +599,10 @@ mod tests {
             &json!({ "/team-a/api.v2": "https://abc.execute-api.us-west-2.amazonaws.com" })
         )
         .is_ok());
+        for key in ["/.health", "/.well-known"] {
+            let message = error_of(json!({ key: "https://abc.execute-api.us-west-2.amazonaws.com" }));
+            assert!(message.contains("are the plugin's own"), "{key}: {message}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ import {
   streamRequestBody,
 } from './body';
 import type { StreamedBody } from './body';
+import { HEALTH_PATH, healthView } from './health';
 import { createProxyMetrics, globalMeter } from './metrics';
 import type { MeterLike, ProxyMetrics } from './metrics';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
@@ -216,6 +217,14 @@ interface Exchange {
 function buildRouter(options: BuildOptions): express.Router {
   const { logger } = options;
   const router = express.Router();
+
+  // The readiness view: Backstage user or service credentials always, whatever the routes allow.
+  router.get(HEALTH_PATH, (req: Request, res: Response, next: NextFunction) => {
+    authenticate(req, options.httpAuth).then(() => {
+      const view = healthView(options.routes().proxy);
+      res.status(view.status === 'ok' ? 200 : 503).set('cache-control', 'no-store').json(view);
+    }, next);
+  });
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     const exchange: Exchange = { started: process.hrtime.bigint() };
