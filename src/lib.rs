@@ -10,6 +10,7 @@ pub mod credential_failure;
 pub mod credentials;
 pub mod duration;
 pub mod endpoint;
+mod endpoint_data;
 pub mod error;
 pub mod forward;
 pub mod headers;
