@@ -16,6 +16,7 @@ pub mod headers;
 pub mod path;
 pub mod policy;
 pub mod proxy;
+pub mod redact;
 pub mod route_match;
 pub mod signing;
 pub mod sigv4;
