@@ -134,7 +134,7 @@ test('passes upstream error statuses through', async () => {
 });
 
 test('streams a response chunk by chunk as the upstream sends it', async () => {
-  const response = await proxy.handle({ method: 'GET', url: '/svc/__chunks?count=5&delayMs=150', headers: [] });
+  const response = await proxy.handle(proxy.routeIndex('/svc/__chunks?count=5&delayMs=150'), { method: 'GET', url: '/svc/__chunks?count=5&delayMs=150', headers: [] });
   const reader = response.takeBody().getReader();
   const arrivals = [];
   const start = Date.now();
@@ -160,7 +160,7 @@ test('reuses a handful of upstream connections for 100 sequential requests', asy
 });
 
 test('cancelling the body stream drops the upstream exchange', async () => {
-  const response = await proxy.handle({ method: 'GET', url: '/svc/__bytes?size=1073741824', headers: [] });
+  const response = await proxy.handle(proxy.routeIndex('/svc/__bytes?size=1073741824'), { method: 'GET', url: '/svc/__bytes?size=1073741824', headers: [] });
   const reader = response.takeBody().getReader();
   await reader.read();
   await reader.cancel();
@@ -172,7 +172,7 @@ test('cancelling the body stream drops the upstream exchange', async () => {
 
 test('a cancel signal drops the upstream even while a body read is pending', async () => {
   const cancel = new addon.CancelSignal();
-  const response = await proxy.handle({ method: 'GET', url: '/svc/__chunks?count=100&delayMs=100', headers: [] }, cancel);
+  const response = await proxy.handle(proxy.routeIndex('/svc/__chunks?count=100&delayMs=100'), { method: 'GET', url: '/svc/__chunks?count=100&delayMs=100', headers: [] }, cancel);
   const reader = response.takeBody().getReader();
   await reader.read();
   const pending = reader.read(); // in flight while the next chunk is 100 ms away
@@ -185,7 +185,7 @@ test('a cancel signal drops the upstream even while a body read is pending', asy
 
 test('a cancel signal abandons a request still waiting for headers', async () => {
   const cancel = new addon.CancelSignal();
-  const pending = proxy.handle({ method: 'GET', url: '/svc/__chunks?count=1&delayMs=2000', headers: [] }, cancel);
+  const pending = proxy.handle(proxy.routeIndex('/svc/__chunks?count=1&delayMs=2000'), { method: 'GET', url: '/svc/__chunks?count=1&delayMs=2000', headers: [] }, cancel);
   cancel.cancel();
   const response = await pending;
   assert.equal(response.error.code, 'CANCELLED');
@@ -278,6 +278,7 @@ test('streams a request body through an unsignedPayload route, byte for byte', a
   const chunk = crypto.randomBytes(64 * 1024);
   const source = Readable.from((function* () { for (let sent = 0; sent < size; sent += chunk.length) yield chunk; })());
   const response = await streaming.handleStream(
+    streaming.routeIndex('/upload/bucket/key%20one'),
     { method: 'PUT', url: '/upload/bucket/key%20one', headers: ['Content-Type', 'application/octet-stream'] },
     size,
     Readable.toWeb(source),

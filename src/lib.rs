@@ -17,6 +17,7 @@ pub mod path;
 pub mod policy;
 pub mod proxy;
 pub mod redact;
+pub mod request_plan;
 pub mod route_match;
 pub mod signing;
 pub mod sigv4;
