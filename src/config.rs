@@ -30,7 +30,8 @@ use crate::route_match::keys_alike;
 /// Segment's default, kept so CloudTrail and IAM conditions see the same session name.
 pub const DEFAULT_ROLE_SESSION_NAME: &str = "tempAssumeRoleSession";
 
-/// A validated route.
+/// A validated route. Its `Debug` output holds no secret: the policy and credential source
+/// redact static header values and the external id.
 #[derive(Clone, Debug)]
 pub struct Route {
     /// The config key, e.g. `/service-a`.
@@ -629,6 +630,22 @@ mod tests {
             .starts_with("proxysigv4./r.externalId:"));
         assert!(error_of(json!({ "/r": { "target": target, "roleArn": role, "sessionDuration": "long" } }))
             .starts_with("proxysigv4./r.sessionDuration:"));
+    }
+
+    #[test]
+    fn debug_output_holds_no_static_header_value_or_external_id() {
+        let routes = parse_routes(&json!({ "/r": {
+            "target": "https://abc.execute-api.us-west-2.amazonaws.com",
+            "roleArn": "arn:aws:iam::123456789012:role/reader",
+            "externalId": "ext-id-4242",
+            "headers": { "x-api-key": "s3cr3t-header-value" }
+        } }))
+        .unwrap();
+        let printed = format!("{:?} {:#?}", routes[0], routes[0]);
+        assert!(!printed.contains("s3cr3t-header-value"), "{printed}");
+        assert!(!printed.contains("ext-id-4242"), "{printed}");
+        assert!(printed.contains("x-api-key") && printed.contains("<redacted>"), "{printed}");
+        assert!(printed.contains("arn:aws:iam::123456789012:role/reader"), "{printed}");
     }
 
     #[test]

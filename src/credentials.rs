@@ -27,6 +27,7 @@ use tokio::time::Instant;
 
 use crate::credential_failure::describe_failure;
 use crate::error::{ErrorKind, ProxyError};
+use crate::redact::Redacted;
 use crate::registry::Registry;
 
 /// Where a route's credentials come from.
@@ -51,8 +52,8 @@ impl CredentialSource {
     }
 }
 
-/// The parameters of an STS AssumeRole call.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The parameters of an STS AssumeRole call. `Debug` leaves out the external id.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AssumeRole {
     pub role_arn: String,
     pub session_name: String,
@@ -64,6 +65,19 @@ pub struct AssumeRole {
     pub sts_region: Option<String>,
     /// Call AssumeRole with this profile's credentials instead of the default chain's.
     pub base_profile: Option<String>,
+}
+
+impl std::fmt::Debug for AssumeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field("external_id", &self.external_id.as_ref().map(|_| Redacted))
+            .field("session_duration", &self.session_duration)
+            .field("sts_region", &self.sts_region)
+            .field("base_profile", &self.base_profile)
+            .finish()
+    }
 }
 
 /// Refresh this long before expiry, so no request signs with credentials about to lapse.

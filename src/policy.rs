@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::duration::parse_duration;
 use crate::error::ProxyError;
 use crate::headers::{is_hop_by_hop, is_signing_header};
+use crate::redact::Redacted;
 use crate::tls::CaCertificates;
 
 /// Time to wait for the upstream's response headers. API Gateway gives up at 29 s.
@@ -34,7 +35,8 @@ pub enum CallerCredentials {
     DangerouslyAllowUnauthenticated,
 }
 
-#[derive(Clone, Debug)]
+/// A route's policy. `Debug` prints static header names, never their values.
+#[derive(Clone)]
 pub struct RoutePolicy {
     /// `None`: [`DEFAULT_METHODS`].
     pub allowed_methods: Option<Vec<Method>>,
@@ -66,6 +68,24 @@ impl RoutePolicy {
     /// How long a request may wait for credentials to be fetched.
     pub fn credential_wait(&self) -> Duration {
         self.credential_timeout.unwrap_or(self.timeout)
+    }
+}
+
+impl std::fmt::Debug for RoutePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let static_headers: Vec<_> = self.static_headers.iter().map(|(name, _)| (name, Redacted)).collect();
+        f.debug_struct("RoutePolicy")
+            .field("allowed_methods", &self.allowed_methods)
+            .field("allowed_headers", &self.allowed_headers)
+            .field("static_headers", &static_headers)
+            .field("caller_credentials", &self.caller_credentials)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("credential_timeout", &self.credential_timeout)
+            .field("max_request_body_bytes", &self.max_request_body_bytes)
+            .field("unsigned_payload", &self.unsigned_payload)
+            .field("pass_origin_policy", &self.pass_origin_policy)
+            .finish()
     }
 }
 

@@ -24,7 +24,8 @@ use crate::metrics;
 use crate::path::{check_request_path, split_url, upstream_path_and_query};
 use crate::policy::RoutePolicy;
 use crate::progress::Progress;
-use crate::route_match::RouteSelector;
+use crate::request_plan::{check_body_length, plan_body, BodyPlan, DeclaredBody, RouteChoice};
+use crate::route_match::{refused_spelling, RouteSelector};
 use crate::signing::{signature_headers, Payload, RequestToSign};
 
 /// A request as the Backstage plugin received it.
@@ -123,16 +124,20 @@ impl Proxy {
         self.selector.keys()
     }
 
-    /// The route a raw URL (`/route/rest?query`) belongs to, if any.
-    pub fn route_for(&self, url: &str) -> Option<&Route> {
-        self.route_index(url).map(|index| &self.routes[index])
+    /// The route at `index` in `route_keys`.
+    pub fn route(&self, index: usize) -> Option<&Route> {
+        self.routes.get(index)
     }
 
-    /// Where in `route_keys` the route a raw URL belongs to is; `None` when no route matches or
-    /// the path is refused (`handle` then answers why).
-    pub fn route_index(&self, url: &str) -> Option<usize> {
+    /// The route a raw URL (`/route/rest?query`) is served by. Chosen once per request: the
+    /// caller applies that route's policy and hands the choice back to `handle`.
+    pub fn choose_route(&self, url: &str) -> RouteChoice {
         let (path, _) = split_url(url);
-        self.selector.select(path).ok().flatten().map(|(index, _)| index)
+        match self.selector.select(path) {
+            Ok(Some((index, _))) => RouteChoice::Route(index),
+            Ok(None) => RouteChoice::NoRoute,
+            Err(_) => RouteChoice::Refused,
+        }
     }
 
     /// Each route's credential state and last failure.
@@ -155,15 +160,34 @@ impl Proxy {
         }
     }
 
-    /// Steps 4-9 of the pipeline: where the request goes, what goes with it, the signature,
-    /// the exchange, and the response head with its body.
-    pub async fn handle(&self, request: IncomingRequest<'_>) -> Result<ProxiedResponse, ProxyError> {
+    /// The policy a choice is served under; a path no route serves gets the defaults (its
+    /// answer is 404 or 400 anyway, once the body is read under the default limit).
+    pub fn policy_of(&self, choice: RouteChoice) -> &RoutePolicy {
+        static DEFAULT_POLICY: once_cell::sync::Lazy<RoutePolicy> =
+            once_cell::sync::Lazy::new(RoutePolicy::default);
+        match choice {
+            RouteChoice::Route(index) => &self.routes[index].policy,
+            RouteChoice::NoRoute | RouteChoice::Refused => &DEFAULT_POLICY,
+        }
+    }
+
+    /// How the body of a request served by `choice` is taken, or why it is refused unread.
+    pub fn plan_body(&self, choice: RouteChoice, declared: DeclaredBody<'_>) -> Result<BodyPlan, ProxyError> {
+        plan_body(self.policy_of(choice), declared)
+    }
+
+    /// Steps 4-9 of the pipeline, on the route chosen for the request (never chosen again, so
+    /// the request runs under the policy it was admitted by): where the request goes, what goes
+    /// with it, the signature, the exchange, and the response head with its body.
+    pub async fn handle(
+        &self,
+        choice: RouteChoice,
+        request: IncomingRequest<'_>,
+    ) -> Result<ProxiedResponse, ProxyError> {
         let method = http::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| ProxyError::new(ErrorKind::BadMethod, "request method is not valid"))?;
         let (path, query) = split_url(request.url);
-        let (index, rest) = self.selector.select(path)?.ok_or_else(|| {
-            ProxyError::new(ErrorKind::RouteNotFound, "no proxysigv4 route matches this path")
-        })?;
+        let (index, rest) = self.rest_of_path(choice, path)?;
         check_request_path(rest)?;
         let result = self.forward(index, method, rest, query, request).await;
         if let Err(error) = &result {
@@ -213,6 +237,23 @@ impl Proxy {
         };
         proxied_response(response, &rules, remaining).await
     }
+
+    /// The chosen route and the path below its key, or the answer for a path no route serves.
+    fn rest_of_path<'p>(&self, choice: RouteChoice, path: &'p str) -> Result<(usize, &'p str), ProxyError> {
+        match choice {
+            RouteChoice::Route(index) => {
+                let rest = self.routes.get(index).and_then(|route| path.strip_prefix(route.key.as_str()));
+                match rest {
+                    Some(rest) if rest.is_empty() || rest.starts_with('/') => Ok((index, rest)),
+                    _ => Err(ProxyError::internal("the route handed over does not serve this URL")),
+                }
+            }
+            RouteChoice::NoRoute => {
+                Err(ProxyError::new(ErrorKind::RouteNotFound, "no proxysigv4 route matches this path"))
+            }
+            RouteChoice::Refused => Err(refused_spelling()),
+        }
+    }
 }
 
 /// The route's method list, body limit, and that only unsignedPayload routes take a streamed body.
@@ -223,15 +264,8 @@ fn check_policy(policy: &RoutePolicy, method: &http::Method, body: &IncomingBody
         return Err(ProxyError::new(ErrorKind::MethodNotAllowed, format!("this route allows only {allow}"))
             .with_header("allow", allow));
     }
-    if body.length() > policy.max_request_body_bytes {
-        return Err(ProxyError::new(
-            ErrorKind::PayloadTooLarge,
-            format!(
-                "request body is larger than this route's limit of {} bytes",
-                policy.max_request_body_bytes
-            ),
-        ));
-    }
+    // A backstop: the caller read or declared the body under the same limit.
+    check_body_length(policy, body.length())?;
     if matches!(body, IncomingBody::Streamed { .. }) && !policy.unsigned_payload {
         return Err(ProxyError::new(
             ErrorKind::Internal,
@@ -369,4 +403,60 @@ async fn read_whole(mut chunks: BodyChunks, length: u64, timeout: Duration) -> R
     tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
         Err(ProxyError::new(ErrorKind::UpstreamTimeout, "upstream did not send its response body in time"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::DEFAULT_MAX_REQUEST_BODY_BYTES;
+    use serde_json::json;
+
+    fn proxy() -> Proxy {
+        Proxy::from_config(&json!({
+            "/api": "https://abc.execute-api.us-west-2.amazonaws.com/prod",
+            "/api/admin": "https://def.execute-api.us-west-2.amazonaws.com/prod",
+        }))
+        .unwrap()
+    }
+
+    fn get(url: &str) -> IncomingRequest<'_> {
+        IncomingRequest { method: "GET", url, raw_headers: &[], body: IncomingBody::Buffered(Bytes::new()) }
+    }
+
+    #[test]
+    fn the_route_is_chosen_from_the_path_as_upstreams_read_it() {
+        let proxy = proxy();
+        assert_eq!(proxy.choose_route("/api/admin/x?q=1"), RouteChoice::Route(1));
+        assert_eq!(proxy.choose_route("/api/x"), RouteChoice::Route(0));
+        assert_eq!(proxy.choose_route("/other"), RouteChoice::NoRoute);
+        assert_eq!(proxy.choose_route("/api/%61dmin/x"), RouteChoice::Refused);
+        assert_eq!(
+            proxy.policy_of(RouteChoice::NoRoute).max_request_body_bytes,
+            DEFAULT_MAX_REQUEST_BODY_BYTES
+        );
+    }
+
+    /// `handle` serves the route it is given: it never chooses again, so a request cannot be
+    /// admitted under one route's policy and forwarded under another's.
+    #[test]
+    fn handle_keeps_the_route_it_is_given() {
+        let proxy = proxy();
+        assert_eq!(proxy.rest_of_path(RouteChoice::Route(0), "/api/admin/x").unwrap(), (0, "/admin/x"));
+        assert_eq!(proxy.rest_of_path(RouteChoice::Route(1), "/api/admin/x").unwrap(), (1, "/x"));
+        let wrong = proxy.rest_of_path(RouteChoice::Route(1), "/api/x").unwrap_err();
+        assert_eq!(wrong.kind(), ErrorKind::Internal);
+        assert_eq!(
+            proxy.rest_of_path(RouteChoice::Route(9), "/api/x").unwrap_err().kind(),
+            ErrorKind::Internal
+        );
+    }
+
+    #[tokio::test]
+    async fn handle_answers_for_the_choice_it_is_given() {
+        let proxy = proxy();
+        let not_found = proxy.handle(RouteChoice::NoRoute, get("/api/x")).await.err().unwrap();
+        assert_eq!(not_found.kind(), ErrorKind::RouteNotFound);
+        let refused = proxy.handle(RouteChoice::Refused, get("/api/x")).await.err().unwrap();
+        assert_eq!(refused.kind(), ErrorKind::BadPath);
+    }
 }

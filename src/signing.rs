@@ -142,9 +142,25 @@ pub fn headers_to_send(
         headers: headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
         payload: Payload::Bytes(body),
     };
-    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())?;
+    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())
+        .map_err(|e| as_caller_mistake(e, &headers))?;
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
     Ok(headers)
+}
+
+/// Signing fails here only on what the caller passed: a header name or value that HTTP does not
+/// allow (named, its value left out), or a URL aws-sigv4 cannot read.
+fn as_caller_mistake(error: ProxyError, headers: &[(String, String)]) -> ProxyError {
+    let invalid = headers.iter().find(|(name, value)| {
+        http::HeaderName::from_bytes(name.as_bytes()).is_err() || http::HeaderValue::from_str(value).is_err()
+    });
+    match invalid {
+        Some((name, _)) => ProxyError::bad_header(format!(
+            "header '{}' is not a valid header name and value",
+            name.escape_debug()
+        )),
+        None => ProxyError::invalid_argument("the request cannot be signed").with_source(error),
+    }
 }
 
 /// Two names that differ only in case would both be signed, but a record of headers to send can
@@ -161,8 +177,9 @@ fn refuse_repeated_names(lowercased: &[(String, String)]) -> Result<(), ProxyErr
 }
 
 fn authority_of(url: &str) -> Result<String, ProxyError> {
-    let uri: Uri = url.parse().map_err(|_| ProxyError::bad_path("url is not a valid absolute URL"))?;
-    Ok(uri.authority().ok_or_else(|| ProxyError::bad_path("url needs a host"))?.as_str().to_string())
+    let uri: Uri =
+        url.parse().map_err(|_| ProxyError::invalid_argument("url is not a valid absolute URL"))?;
+    Ok(uri.authority().ok_or_else(|| ProxyError::invalid_argument("url needs a host"))?.as_str().to_string())
 }
 
 fn scope_of(description: &RequestDescription) -> Result<SigningScope, ProxyError> {
@@ -176,7 +193,7 @@ pub fn scope_for(url: &str, service: Option<&str>, region: Option<&str>) -> Resu
     }
     let authority = authority_of(url)?;
     let inferred = infer_scope(&authority).ok_or_else(|| {
-        ProxyError::bad_path(format!(
+        ProxyError::invalid_argument(format!(
             "cannot infer the AWS service and region from host '{authority}'; pass service and region"
         ))
     })?;
@@ -204,6 +221,23 @@ mod tests {
         let distinct =
             headers_to_send("GET", url, headers(&["X-Thing", "x-other"]), b"", &scope, &credentials);
         assert!(distinct.is_ok());
+    }
+
+    #[test]
+    fn callers_mistakes_have_their_own_kinds() {
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let scope = SigningScope { service: "execute-api".into(), region: "us-east-1".into() };
+        let url = "https://abc.execute-api.us-east-1.amazonaws.com/prod";
+        for (name, value) in [("x-a", "line\nbreak"), ("x a", "v")] {
+            let headers = vec![(name.to_string(), value.to_string())];
+            let error = headers_to_send("GET", url, headers, b"", &scope, &credentials).expect_err(name);
+            assert_eq!(error.kind(), ErrorKind::BadHeader, "{name}");
+            assert!(!error.message_with_causes().contains("break"), "{}", error.message_with_causes());
+        }
+        for url in ["https://example.com/", "/relative", "not a url"] {
+            let error = scope_for(url, None, None).expect_err(url);
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{url}");
+        }
     }
 
     /// AWS's published SigV4 test suite, "get-vanilla": the one fixed point every signer agrees on.

@@ -59,32 +59,45 @@ export declare class SigV4Proxy {
    * Validates the whole `proxysigv4` config object (Segment's format). Throws an error with
    * code `INVALID_CONFIG` whose message names the route and key. Fetches no credentials.
    */
-  constructor(config?: object | null | undefined)
+  constructor(config: object | null | undefined)
   /**
    * The route a request URL (`/route/rest?query`, below the mount point) belongs to, with what
-   * the router must know before it reads the body; `null` when no route matches.
+   * the router must know before it reads the body; `null` when no route serves it.
    */
   routeFor(url: string): RouteInfo | null
   /**
-   * Where in `routeInfos` the route a request URL belongs to is; -1 when no route matches.
-   * `routeFor` without building an object: for a caller that keeps `routeInfos`.
+   * The route a request URL is served by: its index in `routeInfos`; -1 when no route matches
+   * the path, -2 when the path's spelling is refused (it selects another route once
+   * normalised). `handle` answers 404 or 400 for those.
    */
   routeIndex(url: string): number
+  /**
+   * The route a request is served by and how to take its body, decided once from the URL and
+   * the body's declared framing: `contentLength` is the `content-length` header, `chunked`
+   * whether a `transfer-encoding` header came. Hand `route` to `handle` or `handleStream`.
+   */
+  planRequest(url: string, contentLength: string | undefined | null, chunked: boolean | undefined | null): RequestPlan
+  /**
+   * The answer to a body of `length` bytes for the request's `route` (from `planRequest`);
+   * `null` when the route takes it.
+   */
+  bodyRefusal(route: number, length: number): ProxyErrorInfo | null
   /** Every route with its caller-credentials policy, e.g. to register auth policies at startup. */
   get routeInfos(): Array<RouteInfo>
   /** The configured route keys, e.g. `['/service-a']`. */
   get routes(): Array<string>
   /**
-   * Proxies one request. Resolves with the upstream's status and headers while its body is
-   * still streaming; proxy failures resolve too, with `error` set and `status` the HTTP status
-   * to answer. `cancel` abandons the exchange (e.g. when the client disconnects).
+   * Proxies one request on the route `planRequest` chose for it (never chosen again).
+   * Resolves with the upstream's status and headers while its body is still streaming; proxy
+   * failures resolve too, with `error` set and `status` the HTTP status to answer. `cancel`
+   * abandons the exchange (e.g. when the client disconnects).
    */
-  handle(request: ProxyRequest, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
+  handle(route: number, request: ProxyRequest, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
   /**
    * Like `handle`, for a route with `unsignedPayload`: the request body streams from `body`
    * to the upstream without being held. `contentLength` is the body's exact length.
    */
-  handleStream(request: ProxyRequest, contentLength: number, body: ReadableStream<Uint8Array>, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
+  handleStream(route: number, request: ProxyRequest, contentLength: number, body: ReadableStream<Uint8Array>, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
 }
 
 /** A new upstream connection (DNS, TCP, TLS) and how long it took. */
@@ -143,9 +156,11 @@ export interface OpenConnections {
   count: number
 }
 
-/** Why the proxy answered by itself instead of with the upstream's response. */
+/** Why the proxy answers by itself instead of with the upstream's response. */
 export interface ProxyErrorInfo {
-  /** The Backstage error name for the status, e.g. `InputError`, `ServiceUnavailableError`. */
+  /** The HTTP status to answer with. */
+  status: number
+  /** The name for Backstage's error JSON, e.g. `InputError`, `ServiceUnavailableError`. */
   name: string
   /** A stable machine code, e.g. `BAD_PATH`, `UPSTREAM_TIMEOUT`. */
   code: string
@@ -162,6 +177,24 @@ export interface ProxyRequest {
   headers: Array<string>
   /** The request body, byte for byte as received. Omit for none. */
   body?: Buffer
+}
+
+/** What is decided about a request before its body is read. */
+export interface RequestPlan {
+  /**
+   * The route serving the request, to hand back to `handle` or `handleStream` unchanged (see
+   * `routeIndex`): its index in `routeInfos`, or negative when no route serves the path.
+   */
+  route: number
+  /** Read the body whole, up to this many bytes; past them, `bodyRefusal` has the answer. */
+  bodyLimit: number
+  /** Set when the body is to stream to `handleStream` instead: its declared length. */
+  streamLength?: number
+  /**
+   * Set when the request is refused before its body is read (411, 413 from the
+   * content-length): the answer, once the caller's credentials are checked.
+   */
+  refusal?: ProxyErrorInfo
 }
 
 /** The last failure of a route that was not the caller's. */
@@ -204,7 +237,8 @@ export interface SignerOptions {
 /**
  * Signs a request with the same credentials, caches and rules the proxy uses. Resolves to
  * every header to send: the given ones, `host`, `x-amz-date`, `authorization`, and
- * `x-amz-security-token` when the credentials carry a session token.
+ * `x-amz-security-token` when the credentials carry a session token. Rejects with an error
+ * whose `code` is the stable code (e.g. `INVALID_ARGUMENT`, `CREDENTIALS_UNAVAILABLE`).
  */
 export declare function signRequest(input: SignRequestInput): Promise<Record<string, string>>
 

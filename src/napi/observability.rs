@@ -4,6 +4,7 @@
 
 use napi_derive::napi;
 
+use super::guard::guarded;
 use super::proxy::SigV4Proxy;
 use crate::metrics;
 
@@ -18,11 +19,13 @@ pub struct LiveResources {
 /// How many credential caches and connection pools are alive now. A config reload that drops a
 /// route releases what only that route used once the old route table is collected.
 #[napi]
-pub fn live_resources() -> LiveResources {
-    LiveResources {
-        credential_caches: crate::credentials::live_caches() as u32,
-        connection_pools: crate::forward::live_clients() as u32,
-    }
+pub fn live_resources() -> napi::Result<LiveResources, String> {
+    guarded("liveResources", || {
+        Ok(LiveResources {
+            credential_caches: crate::credentials::live_caches() as u32,
+            connection_pools: crate::forward::live_clients() as u32,
+        })
+    })
 }
 
 /// A new upstream connection (DNS, TCP, TLS) and how long it took.
@@ -58,14 +61,20 @@ pub struct OpenConnections {
 /// Starts recording upstream samples (the metrics reader then collects them with
 /// `takeUpstreamSamples`); until then none are kept.
 #[napi]
-pub fn start_metrics_recording() {
-    metrics::start_recording();
+pub fn start_metrics_recording() -> napi::Result<(), String> {
+    guarded("startMetricsRecording", || {
+        metrics::start_recording();
+        Ok(())
+    })
 }
 
 /// The upstream samples recorded since the last call, in one batch.
 #[napi]
-pub fn take_upstream_samples() -> UpstreamSamples {
-    let samples = metrics::take_samples();
+pub fn take_upstream_samples() -> napi::Result<UpstreamSamples, String> {
+    guarded("takeUpstreamSamples", || Ok(upstream_samples(metrics::take_samples())))
+}
+
+fn upstream_samples(samples: metrics::Samples) -> UpstreamSamples {
     UpstreamSamples {
         connects: samples
             .connects
@@ -83,11 +92,13 @@ pub fn take_upstream_samples() -> UpstreamSamples {
 
 /// Upstream connections open now, per host.
 #[napi]
-pub fn open_connections() -> Vec<OpenConnections> {
-    metrics::open_connections()
-        .into_iter()
-        .map(|(host, count)| OpenConnections { host, count: count as u32 })
-        .collect()
+pub fn open_connections() -> napi::Result<Vec<OpenConnections>, String> {
+    guarded("openConnections", || {
+        Ok(metrics::open_connections()
+            .into_iter()
+            .map(|(host, count)| OpenConnections { host, count: count as u32 })
+            .collect())
+    })
 }
 
 /// A route's credential state, without the credentials.
@@ -129,34 +140,34 @@ impl SigV4Proxy {
     /// Each route's credential state and last proxy failure (5xx), for health views and
     /// metrics. Holds no secret: no keys, no ARNs.
     #[napi]
-    pub fn route_statuses(&self) -> Vec<RouteStatusInfo> {
-        self.inner
-            .route_statuses()
-            .into_iter()
-            .map(|status| {
-                let c = status.credentials;
-                let state = match (c.ready, &c.last_failure) {
-                    (true, _) => "ready",
-                    (false, Some(_)) => "failing",
-                    (false, None) => "pending",
-                };
-                RouteStatusInfo {
-                    route: status.key.to_string(),
-                    credentials: CredentialState {
-                        state: state.to_string(),
-                        fetched: c.fetched as f64,
-                        failed: c.failed as f64,
-                        age_seconds: c.age.map(|d| d.as_secs_f64()),
-                        expires_in_seconds: c.expires_in.map(|d| d.as_secs_f64()),
-                        last_failure: c.last_failure,
-                        assume_role: status.assume_role,
-                    },
-                    last_failure: status.last_failure.map(|f| RouteFailureInfo {
-                        code: f.code.to_string(),
-                        at: f.at.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64),
-                    }),
-                }
-            })
-            .collect()
+    pub fn route_statuses(&self) -> napi::Result<Vec<RouteStatusInfo>, String> {
+        guarded("SigV4Proxy.routeStatuses", || {
+            Ok(self.inner.route_statuses().into_iter().map(route_status).collect())
+        })
+    }
+}
+
+fn route_status(status: crate::proxy::RouteStatus<'_>) -> RouteStatusInfo {
+    let c = status.credentials;
+    let state = match (c.ready, &c.last_failure) {
+        (true, _) => "ready",
+        (false, Some(_)) => "failing",
+        (false, None) => "pending",
+    };
+    RouteStatusInfo {
+        route: status.key.to_string(),
+        credentials: CredentialState {
+            state: state.to_string(),
+            fetched: c.fetched as f64,
+            failed: c.failed as f64,
+            age_seconds: c.age.map(|d| d.as_secs_f64()),
+            expires_in_seconds: c.expires_in.map(|d| d.as_secs_f64()),
+            last_failure: c.last_failure,
+            assume_role: status.assume_role,
+        },
+        last_failure: status.last_failure.map(|f| RouteFailureInfo {
+            code: f.code.to_string(),
+            at: f.at.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64),
+        }),
     }
 }
