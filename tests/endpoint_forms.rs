@@ -56,6 +56,9 @@ fn every_host_in_the_docs_is_inferred_as_aws_signs_it() {
         ("search-logs-abc.eu-west-1.es.amazonaws.com", "es", "eu-west-1"),
         ("search-x.eu-west-1.es.amazonaws.com", "es", "eu-west-1"),
         ("sqs.eu-west-1.amazonaws.com", "sqs", "eu-west-1"),
+        ("sts.amazonaws.com", "sts", "us-east-1"),
+        ("iam.amazonaws.com", "iam", "us-east-1"),
+        ("iam.us-gov.amazonaws.com", "iam", "us-gov-west-1"),
         ("vpce-0a1b2c3d4e5f-abcd1234.execute-api.us-east-1.vpce.amazonaws.com", "execute-api", "us-east-1"),
     ];
     let docs = [
