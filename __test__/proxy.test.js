@@ -134,7 +134,7 @@ test('passes upstream error statuses through', async () => {
 });
 
 test('streams a response chunk by chunk as the upstream sends it', async () => {
-  const response = await proxy.handle({ method: 'GET', url: '/svc/__chunks?count=5&delayMs=150', headers: [] });
+  const response = await proxy.handle(proxy.routeIndex('/svc/__chunks?count=5&delayMs=150'), { method: 'GET', url: '/svc/__chunks?count=5&delayMs=150', headers: [] });
   const reader = response.takeBody().getReader();
   const arrivals = [];
   const start = Date.now();
@@ -160,7 +160,7 @@ test('reuses a handful of upstream connections for 100 sequential requests', asy
 });
 
 test('cancelling the body stream drops the upstream exchange', async () => {
-  const response = await proxy.handle({ method: 'GET', url: '/svc/__bytes?size=1073741824', headers: [] });
+  const response = await proxy.handle(proxy.routeIndex('/svc/__bytes?size=1073741824'), { method: 'GET', url: '/svc/__bytes?size=1073741824', headers: [] });
   const reader = response.takeBody().getReader();
   await reader.read();
   await reader.cancel();
@@ -172,7 +172,7 @@ test('cancelling the body stream drops the upstream exchange', async () => {
 
 test('a cancel signal drops the upstream even while a body read is pending', async () => {
   const cancel = new addon.CancelSignal();
-  const response = await proxy.handle({ method: 'GET', url: '/svc/__chunks?count=100&delayMs=100', headers: [] }, cancel);
+  const response = await proxy.handle(proxy.routeIndex('/svc/__chunks?count=100&delayMs=100'), { method: 'GET', url: '/svc/__chunks?count=100&delayMs=100', headers: [] }, cancel);
   const reader = response.takeBody().getReader();
   await reader.read();
   const pending = reader.read(); // in flight while the next chunk is 100 ms away
@@ -185,7 +185,7 @@ test('a cancel signal drops the upstream even while a body read is pending', asy
 
 test('a cancel signal abandons a request still waiting for headers', async () => {
   const cancel = new addon.CancelSignal();
-  const pending = proxy.handle({ method: 'GET', url: '/svc/__chunks?count=1&delayMs=2000', headers: [] }, cancel);
+  const pending = proxy.handle(proxy.routeIndex('/svc/__chunks?count=1&delayMs=2000'), { method: 'GET', url: '/svc/__chunks?count=1&delayMs=2000', headers: [] }, cancel);
   cancel.cancel();
   const response = await pending;
   assert.equal(response.error.code, 'CANCELLED');
@@ -278,6 +278,7 @@ test('streams a request body through an unsignedPayload route, byte for byte', a
   const chunk = crypto.randomBytes(64 * 1024);
   const source = Readable.from((function* () { for (let sent = 0; sent < size; sent += chunk.length) yield chunk; })());
   const response = await streaming.handleStream(
+    streaming.routeIndex('/upload/bucket/key%20one'),
     { method: 'PUT', url: '/upload/bucket/key%20one', headers: ['Content-Type', 'application/octet-stream'] },
     size,
     Readable.toWeb(source),
@@ -290,4 +291,46 @@ test('streams a request body through an unsignedPayload route, byte for byte', a
   assert.equal(crypto.createHash('sha256').update(seen.body).digest('hex'),
     crypto.createHash('sha256').update(Buffer.concat(Array(size / chunk.length).fill(chunk))).digest('hex'));
   await response.takeBody()?.cancel();
+});
+
+test('handle serves the route it is handed and never chooses again', async () => {
+  const nested = new addon.SigV4Proxy({
+    '/a': { target: `${upstream.url}/outer`, service: 'execute-api', region: 'us-west-2' },
+    '/a/b': { target: `${upstream.url}/inner`, service: 'execute-api', region: 'us-west-2' },
+  });
+  const outer = nested.routeIndex('/a/x');
+  assert.equal(nested.routeInfos[nested.routeIndex('/a/b/y')].key, '/a/b');
+  const response = await nested.handle(outer, { method: 'GET', url: '/a/b/y', headers: [] });
+  assert.equal(response.status, 200, JSON.stringify(response.error));
+  assert.equal(onlyRequest('/outer').url, '/outer/b/y');
+  const elsewhere = await nested.handle(nested.routeIndex('/a/b/y'), { method: 'GET', url: '/a/x', headers: [] });
+  assert.deepEqual([elsewhere.status, elsewhere.error.code], [500, 'INTERNAL']);
+  assert.throws(() => nested.handle(7, { method: 'GET', url: '/a/x', headers: [] }), (e) => e.code === 'INVALID_ARGUMENT');
+});
+
+test('planRequest decides the route and the body once, with the answers for refused bodies', () => {
+  const plans = new addon.SigV4Proxy({
+    '/read': { target: upstream.url, service: 'execute-api', region: 'us-west-2', maxRequestBodyBytes: 100 },
+    '/stream': { target: upstream.url, service: 's3', region: 'us-west-2', unsignedPayload: true, maxRequestBodyBytes: 100 },
+    '/api': { target: upstream.url, service: 'execute-api', region: 'us-west-2' },
+    '/api/admin': { target: upstream.url, service: 'execute-api', region: 'us-west-2' },
+  });
+  const keyOf = (route) => plans.routeInfos[route]?.key ?? route;
+  const brief = (plan) => [keyOf(plan.route), plan.bodyLimit, plan.streamLength ?? null, plan.refusal?.status ?? null];
+  assert.deepEqual(brief(plans.planRequest('/read/x', '100', false)), ['/read', 100, null, null]);
+  assert.deepEqual(brief(plans.planRequest('/stream/x', '100', false)), ['/stream', 100, 100, null]);
+  assert.deepEqual(brief(plans.planRequest('/stream/x')), ['/stream', 100, null, null]);
+  assert.deepEqual(brief(plans.planRequest('/nope', '5', false)), [-1, 10 * 1024 * 1024, null, null]);
+  assert.deepEqual(brief(plans.planRequest('/api/%61dmin/x')), [-2, 10 * 1024 * 1024, null, null]);
+  assert.deepEqual(plans.planRequest('/read/x', '101', false).refusal, {
+    status: 413, name: 'PayloadTooLargeError', code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than the limit of 100 bytes',
+  });
+  assert.deepEqual(plans.planRequest('/stream/x', undefined, true).refusal, {
+    status: 411, name: 'LengthRequiredError', code: 'LENGTH_REQUIRED',
+    message: 'This route streams request bodies: send a content-length header (chunked bodies are refused)',
+  });
+  const read = plans.routeIndex('/read/x');
+  assert.equal(plans.bodyRefusal(read, 100), null);
+  assert.equal(plans.bodyRefusal(read, 101).code, 'PAYLOAD_TOO_LARGE');
+  assert.equal(plans.bodyRefusal(-1, 10 * 1024 * 1024 + 1).message, 'Request body is larger than the limit of 10485760 bytes');
 });

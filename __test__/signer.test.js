@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 const { startVerifyingUpstream } = require('./support/verifying-upstream');
 const { addon, DEMO_CREDENTIALS } = require('./support/addon');
 
-const { Signer, signRequestSync } = addon;
+const { Signer, signRequest, signRequestSync } = addon;
 
 let upstream;
 
@@ -109,24 +109,28 @@ test('infers service and region from the host unless given, and names a host it 
   assert.match(regionGiven.authorization, /\/us-east-2\/execute-api\/aws4_request, /);
 
   const unknownHost = new Signer({ credentials: DEMO_CREDENTIALS });
-  assert.throws(() => unknownHost.sign('GET', 'https://example.com/'), (e) => e.code === 'BAD_PATH' && /example\.com/.test(e.message));
-  assert.throws(() => signRequestSync({ method: 'GET', url: 'https://example.com/', credentials: DEMO_CREDENTIALS }), (e) => e.code === 'BAD_PATH');
+  assert.throws(() => unknownHost.sign('GET', 'https://example.com/'), (e) => e.code === 'INVALID_ARGUMENT' && /example\.com/.test(e.message));
+  assert.throws(() => signRequestSync({ method: 'GET', url: 'https://example.com/', credentials: DEMO_CREDENTIALS }), (e) => e.code === 'INVALID_ARGUMENT');
 });
 
-test('refuses bad arguments with messages that never show the secret', () => {
+test('refuses bad arguments with their own codes and messages that never show the secret', () => {
   const signer = new Signer({ credentials: DEMO_CREDENTIALS, service: 'execute-api', region: 'us-west-2' });
   const attempts = [
-    () => signer.sign('GET', 'not a url'),
-    () => signer.sign('GET', '/relative/path'),
-    () => signer.sign('GET', 'https://h.example/', { 'bad name': 'x' }),
-    () => signer.sign('GET', 'https://h.example/', { 'x-a': 'line\nbreak' }),
-    () => signer.sign('GET', 'https://h.example/', { 'x-a': 1 }),
-    () => signer.sign('GET', 'https://h.example/', null, 'not a buffer'),
-    () => signer.sign('GET'),
-    () => new Signer({ service: 's3', region: 'us-east-1' }),
+    ['INVALID_ARGUMENT', () => signer.sign('GET', 'not a url')],
+    ['INVALID_ARGUMENT', () => signer.sign('GET', '/relative/path')],
+    ['BAD_HEADER', () => signer.sign('GET', 'https://h.example/', { 'bad name': 'x' })],
+    ['BAD_HEADER', () => signer.sign('GET', 'https://h.example/', { 'x-a': 'line\nbreak' })],
+    ['INVALID_ARGUMENT', () => signer.sign('GET', 'https://h.example/', { 'x-a': 1 })],
+    ['INVALID_ARGUMENT', () => signer.sign('GET', 'https://h.example/', null, 'not a buffer')],
+    ['INVALID_ARGUMENT', () => signer.sign('GET')],
+    ['INVALID_ARGUMENT', () => new Signer({ service: 's3', region: 'us-east-1' })],
+    ['INVALID_ARGUMENT', () => signRequestSync({ method: 'GET' })],
   ];
-  for (const attempt of attempts) {
+  for (const [code, attempt] of attempts) {
     assert.throws(attempt, (e) => {
+      assert.ok(e instanceof Error);
+      assert.equal(e.code, code, `${attempt}: ${e.message}`);
+      assert.ok(!String(e.message).includes('line\nbreak'), e.message);
       assert.ok(!String(e.message).includes(DEMO_CREDENTIALS.secretAccessKey), e.message);
       assert.ok(!String(e.stack).includes(DEMO_CREDENTIALS.secretAccessKey));
       return true;
@@ -173,4 +177,11 @@ test('refuses a header string that is not UTF-8 once sent, naming the header and
     assert.throws(() => signer.sign('PUT', url, { 'x-amz-meta-name': value }), refused);
     assert.throws(() => signRequestSync({ method: 'PUT', url, headers: { 'x-amz-meta-name': value }, credentials: DEMO_CREDENTIALS }), refused);
   }
+});
+
+test('signRequest rejects with the stable code in error.code', async () => {
+  const refusal = (code) => (e) => e instanceof Error && e.code === code && !e.message.startsWith(`${code}:`);
+  await assert.rejects(signRequest({ method: 'GET', url: 'https://example.com/', credentials: DEMO_CREDENTIALS }), refusal('INVALID_ARGUMENT'));
+  await assert.rejects(signRequest({ method: 'GET', url: 'https://example.com/' }), refusal('INVALID_ARGUMENT'));
+  await assert.rejects(signRequest({ method: 'GET' }), refusal('INVALID_ARGUMENT'));
 });

@@ -13,12 +13,14 @@
 //! ```
 //! Every error names the route and key it is about, as `proxysigv4.<route>.<key>: <problem>`.
 
+use std::time::Duration;
+
 use http::uri::{Authority, Scheme};
 use http::Uri;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::credentials::{AssumeRole, CredentialSource};
+use crate::credentials::{AssumeRole, CredentialSource, DEFAULT_REREAD_INTERVAL};
 use crate::duration::parse_duration;
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::ProxyError;
@@ -28,7 +30,8 @@ use crate::route_match::keys_alike;
 /// Segment's default, kept so CloudTrail and IAM conditions see the same session name.
 pub const DEFAULT_ROLE_SESSION_NAME: &str = "tempAssumeRoleSession";
 
-/// A validated route.
+/// A validated route. Its `Debug` output holds no secret: the policy and credential source
+/// redact static header values and the external id.
 #[derive(Clone, Debug)]
 pub struct Route {
     /// The config key, e.g. `/service-a`.
@@ -54,7 +57,7 @@ pub struct Target {
 }
 
 /// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
-const ROUTE_KEYS: [&str; 20] = [
+const ROUTE_KEYS: [&str; 21] = [
     "target",
     "hostHeader",
     "profile",
@@ -75,6 +78,7 @@ const ROUTE_KEYS: [&str; 20] = [
     "maxRequestBodyBytes",
     "unsignedPayload",
     "responseHeaders",
+    "caFile",
 ];
 
 /// The expanded route form.
@@ -126,6 +130,34 @@ fn check_keys_distinct(routes: &[Route]) -> Result<(), ProxyError> {
     Ok(())
 }
 
+/// The options of the whole proxy (as opposed to one route's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyOptions {
+    /// `credentialRereadInterval`: how often credentials without an expiry are read again.
+    pub credential_reread_interval: Duration,
+}
+
+const REREAD_INTERVAL_KEY: &str = "credentialRereadInterval";
+
+/// The proxy-wide options; `parse_routes` has checked them.
+pub fn parse_options(config: &Value) -> Result<ProxyOptions, ProxyError> {
+    let interval = match config.get(REREAD_INTERVAL_KEY) {
+        None => DEFAULT_REREAD_INTERVAL,
+        Some(value) => reread_interval(value)?,
+    };
+    Ok(ProxyOptions { credential_reread_interval: interval })
+}
+
+fn reread_interval(value: &Value) -> Result<Duration, ProxyError> {
+    parse_duration(value).ok().filter(|d| *d >= Duration::from_secs(1)).ok_or_else(|| {
+        ProxyError::invalid_config(
+            REREAD_INTERVAL_KEY,
+            "",
+            "must be a duration of at least 1 second, e.g. '15m'",
+        )
+    })
+}
+
 /// Options sit beside the routes and are never taken for routes. The addon checks them; the
 /// Backstage plugin acts on `allowUnauthenticatedRequests`.
 fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
@@ -133,6 +165,7 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
         let valid = match key.as_str() {
             "allowUnauthenticatedRequests" => value.is_boolean(),
             "endpoints" => value.is_object(),
+            REREAD_INTERVAL_KEY => reread_interval(value).map(|_| true)?,
             _ => {
                 return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"))
             }
@@ -223,10 +256,20 @@ fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> 
     let signing_host = signing_host(at, &target, expanded.host_header.as_deref())?;
     let scope = signing_scope(at, &signing_host, &target, expanded.service, expanded.region)?;
     let policy = raw_policy.validate(at)?;
+    if target.scheme == Scheme::HTTP && !policy.ca_certificates.is_empty() {
+        return Err(ProxyError::invalid_config(at, "caFile", "is only used with an https target"));
+    }
     Ok(Route { key: key.to_string(), target, scope, signing_host, credentials, policy })
 }
 
 fn check_route_key(key: &str, at: &str) -> Result<(), ProxyError> {
+    if key.starts_with("/.") {
+        return Err(ProxyError::invalid_config(
+            at,
+            "",
+            "paths starting with '/.' are the plugin's own (e.g. /.health); give the route another key",
+        ));
+    }
     let segments_ok = key[1..]
         .split('/')
         .all(|s| !s.is_empty() && s != "." && s != ".." && s.bytes().all(is_route_key_byte));
@@ -535,6 +578,13 @@ mod tests {
     #[test]
     fn options_are_not_routes_and_unknown_options_fail() {
         assert!(parse_routes(&json!({ "allowUnauthenticatedRequests": true })).unwrap().is_empty());
+        let options = parse_options(&json!({ "credentialRereadInterval": "2m" })).unwrap();
+        assert_eq!(options.credential_reread_interval, Duration::from_secs(120));
+        assert_eq!(parse_options(&json!({})).unwrap().credential_reread_interval, DEFAULT_REREAD_INTERVAL);
+        for bad in [json!("0s"), json!("soon"), json!(5)] {
+            assert!(error_of(json!({ "credentialRereadInterval": bad }))
+                .starts_with("proxysigv4.credentialRereadInterval: must be a duration"));
+        }
         assert!(error_of(json!({ "allowUnauthenticatedRequests": "yes" }))
             .starts_with("proxysigv4.allowUnauthenticatedRequests:"));
         assert!(error_of(json!({ "allowUnauthenticatedRequest": true })).contains("unknown option"));
@@ -550,6 +600,10 @@ mod tests {
             &json!({ "/team-a/api.v2": "https://abc.execute-api.us-west-2.amazonaws.com" })
         )
         .is_ok());
+        for key in ["/.health", "/.well-known"] {
+            let message = error_of(json!({ key: "https://abc.execute-api.us-west-2.amazonaws.com" }));
+            assert!(message.contains("are the plugin's own"), "{key}: {message}");
+        }
     }
 
     #[test]
@@ -576,6 +630,22 @@ mod tests {
             .starts_with("proxysigv4./r.externalId:"));
         assert!(error_of(json!({ "/r": { "target": target, "roleArn": role, "sessionDuration": "long" } }))
             .starts_with("proxysigv4./r.sessionDuration:"));
+    }
+
+    #[test]
+    fn debug_output_holds_no_static_header_value_or_external_id() {
+        let routes = parse_routes(&json!({ "/r": {
+            "target": "https://abc.execute-api.us-west-2.amazonaws.com",
+            "roleArn": "arn:aws:iam::123456789012:role/reader",
+            "externalId": "ext-id-4242",
+            "headers": { "x-api-key": "s3cr3t-header-value" }
+        } }))
+        .unwrap();
+        let printed = format!("{:?} {:#?}", routes[0], routes[0]);
+        assert!(!printed.contains("s3cr3t-header-value"), "{printed}");
+        assert!(!printed.contains("ext-id-4242"), "{printed}");
+        assert!(printed.contains("x-api-key") && printed.contains("<redacted>"), "{printed}");
+        assert!(printed.contains("arn:aws:iam::123456789012:role/reader"), "{printed}");
     }
 
     #[test]
@@ -641,6 +711,26 @@ mod tests {
             .starts_with("proxysigv4./p.profile:"));
         assert!(error_of(json!({ "/p": { "target": target, "stsRegion": "eu-west-1" } }))
             .starts_with("proxysigv4./p.stsRegion: is only used with 'roleArn'"));
+    }
+
+    #[test]
+    fn ca_files_are_read_at_startup_and_only_for_https_targets() {
+        let dir = std::env::temp_dir().join(format!("proxy-sigv4-config-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let no_certificates = dir.join("empty.pem");
+        std::fs::write(&no_certificates, "# no certificates here\n").unwrap();
+        let target = "https://abc.execute-api.us-west-2.amazonaws.com";
+        let message = error_of(json!({ "/r": { "target": target, "caFile": no_certificates } }));
+        assert!(
+            message.starts_with("proxysigv4./r.caFile: '") && message.contains("holds no PEM certificates"),
+            "{message}"
+        );
+        let missing = dir.join("missing.pem");
+        let message = error_of(json!({ "/r": { "target": target, "caFile": missing } }));
+        assert!(message.starts_with("proxysigv4./r.caFile: cannot read '"), "{message}");
+        assert!(error_of(json!({ "/r": { "target": target, "caFile": 3 } }))
+            .starts_with("proxysigv4./r.caFile: invalid type"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

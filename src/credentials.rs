@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -26,6 +27,8 @@ use tokio::time::Instant;
 
 use crate::credential_failure::describe_failure;
 use crate::error::{ErrorKind, ProxyError};
+use crate::redact::Redacted;
+use crate::registry::Registry;
 
 /// Where a route's credentials come from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -49,8 +52,8 @@ impl CredentialSource {
     }
 }
 
-/// The parameters of an STS AssumeRole call.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The parameters of an STS AssumeRole call. `Debug` leaves out the external id.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AssumeRole {
     pub role_arn: String,
     pub session_name: String,
@@ -64,6 +67,19 @@ pub struct AssumeRole {
     pub base_profile: Option<String>,
 }
 
+impl std::fmt::Debug for AssumeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field("external_id", &self.external_id.as_ref().map(|_| Redacted))
+            .field("session_duration", &self.session_duration)
+            .field("sts_region", &self.sts_region)
+            .field("base_profile", &self.base_profile)
+            .finish()
+    }
+}
+
 /// Refresh this long before expiry, so no request signs with credentials about to lapse.
 const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
 /// Credentials closer than this to expiry are not used at all (clock skew, request duration).
@@ -75,6 +91,9 @@ const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
 /// How long a background refresh may take before it is abandoned (and the lock let go).
 const BACKGROUND_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Credentials without an expiry (static keys, `credential_process` output without one) are
+/// read again this often, as the AWS SDKs do, so a key rotated on disk is picked up.
+pub const DEFAULT_REREAD_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// The last failed fetch, kept to answer quickly and to pace retries.
 struct Failure {
@@ -89,10 +108,21 @@ impl Failure {
     }
 }
 
+/// Credentials as fetched, and when.
+struct Held {
+    credentials: Credentials,
+    fetched_at: Instant,
+}
+
 /// A cache over one credentials provider.
 pub struct CredentialCache {
     provider: SharedCredentialsProvider,
-    current: RwLock<Option<Credentials>>,
+    current: RwLock<Option<Held>>,
+    /// How often credentials without an expiry are read again, in milliseconds.
+    reread_every_ms: AtomicU64,
+    /// Calls to the source that gave credentials, and that failed (for metrics and health).
+    fetched: AtomicU64,
+    failed: AtomicU64,
     last_failure: Mutex<Option<Failure>>,
     /// Held by the one task that is fetching.
     refreshing: Arc<tokio::sync::Mutex<()>>,
@@ -106,14 +136,25 @@ impl CredentialCache {
             label: label.into(),
             provider: SharedCredentialsProvider::new(provider),
             current: RwLock::new(None),
+            reread_every_ms: AtomicU64::new(DEFAULT_REREAD_INTERVAL.as_millis() as u64),
+            fetched: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
             last_failure: Mutex::new(None),
             refreshing: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
+    /// How often credentials without an expiry are read again (config can change it).
+    pub fn set_reread_interval(&self, every: Duration) {
+        self.reread_every_ms.store(every.as_millis() as u64, Ordering::Relaxed);
+    }
+
     /// Credentials to sign with now, waiting at most `wait` for a fetch when none are usable.
     pub async fn credentials(self: &Arc<Self>, wait: Duration) -> Result<Credentials, ProxyError> {
-        if let Some(fresh) = self.cached(REFRESH_AHEAD) {
+        if let Some((fresh, reread_due)) = self.fresh() {
+            if reread_due {
+                self.refresh_in_background();
+            }
             return Ok(fresh);
         }
         if let Some(usable) = self.cached(EXPIRY_MARGIN) {
@@ -162,11 +203,14 @@ impl CredentialCache {
         };
         match outcome {
             Ok(credentials) => {
-                *self.current.write().unwrap() = Some(credentials.clone());
+                self.fetched.fetch_add(1, Ordering::Relaxed);
+                let held = Held { credentials: credentials.clone(), fetched_at: Instant::now() };
+                *self.current.write().unwrap() = Some(held);
                 *self.last_failure.lock().unwrap() = None;
                 Ok(credentials)
             }
             Err(message) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
                 let mut failure = self.last_failure.lock().unwrap();
                 let consecutive = failure.as_ref().map_or(0, |f| f.consecutive) + 1;
                 *failure = Some(Failure { at: Instant::now(), consecutive, message: message.clone() });
@@ -179,7 +223,17 @@ impl CredentialCache {
     /// The cached credentials if they stay valid for at least `for_at_least`.
     fn cached(&self, for_at_least: Duration) -> Option<Credentials> {
         let current = self.current.read().unwrap();
-        current.as_ref().filter(|c| usable_for(c, for_at_least)).cloned()
+        current.as_ref().map(|held| &held.credentials).filter(|c| usable_for(c, for_at_least)).cloned()
+    }
+
+    /// Credentials outside the refresh window, and whether they have no expiry and are due to
+    /// be read again (not while a failed re-read is still pacing retries).
+    fn fresh(&self) -> Option<(Credentials, bool)> {
+        let current = self.current.read().unwrap();
+        let held = current.as_ref().filter(|held| usable_for(&held.credentials, REFRESH_AHEAD))?;
+        let reread_every = Duration::from_millis(self.reread_every_ms.load(Ordering::Relaxed));
+        let due = held.credentials.expiry().is_none() && held.fetched_at.elapsed() >= reread_every;
+        Some((held.credentials.clone(), due && self.failure_still_pacing().is_none()))
     }
 
     fn unavailable(&self, message: &str) -> ProxyError {
@@ -196,6 +250,40 @@ impl CredentialCache {
     }
 }
 
+/// What a cache holds and how its source has answered, without the credentials themselves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CredentialStatus {
+    /// Calls to the source that gave credentials, and that failed.
+    pub fetched: u64,
+    pub failed: u64,
+    /// Whether credentials usable now are cached.
+    pub ready: bool,
+    /// How long ago the cached credentials were fetched.
+    pub age: Option<Duration>,
+    /// How long the cached credentials stay valid; `None` without an expiry.
+    pub expires_in: Option<Duration>,
+    /// The last failure's message (safe to show) while it is the latest outcome.
+    pub last_failure: Option<String>,
+}
+
+impl CredentialCache {
+    pub fn status(&self) -> CredentialStatus {
+        let current = self.current.read().unwrap();
+        let held = current.as_ref();
+        let failure = self.last_failure.lock().unwrap();
+        CredentialStatus {
+            fetched: self.fetched.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            ready: held.is_some_and(|h| usable_for(&h.credentials, EXPIRY_MARGIN)),
+            age: held.map(|h| h.fetched_at.elapsed()),
+            expires_in: held
+                .and_then(|h| h.credentials.expiry())
+                .map(|expiry| expiry.duration_since(SystemTime::now()).unwrap_or_default()),
+            last_failure: failure.as_ref().map(|f| format!("{} ({})", f.message, self.label)),
+        }
+    }
+}
+
 /// Whether credentials stay valid for at least `for_at_least` (those without expiry always do).
 fn usable_for(credentials: &Credentials, for_at_least: Duration) -> bool {
     credentials.expiry().is_none_or(|expiry| expiry > SystemTime::now() + for_at_least)
@@ -205,34 +293,59 @@ fn timed_out(after: Duration) -> String {
     format!("the credential source did not answer within {} s", after.as_secs_f64())
 }
 
-/// The process-wide cache for a source. Routes and the public signer share it, so one source
-/// means one refresh schedule and one AssumeRole per session, however many routes use it.
-/// `region` is the STS region used when the environment names none.
-pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
-    /// One cache per source and (for AssumeRole) STS region.
-    type Caches = HashMap<(CredentialSource, String), Arc<CredentialCache>>;
-    static CACHES: Lazy<Mutex<Caches>> = Lazy::new(Default::default);
+/// One cache per source and (for AssumeRole) STS region.
+type CacheKey = (CredentialSource, String);
+
+fn cache_key(source: &CredentialSource, region: &str) -> CacheKey {
     let region_key = match source {
         CredentialSource::DefaultChain | CredentialSource::Profile(_) => String::new(),
         CredentialSource::AssumeRole(_) => region.to_string(),
     };
-    let mut caches = CACHES.lock().unwrap();
-    caches
-        .entry((source.clone(), region_key))
-        .or_insert_with(|| {
-            let provider = LazyProvider::for_source(source.clone(), region.to_string());
-            Arc::new(CredentialCache::new(provider, source.label()))
-        })
-        .clone()
+    (source.clone(), region_key)
+}
+
+static CACHES: Lazy<Registry<CacheKey, CredentialCache>> = Lazy::new(Registry::new);
+
+/// The process-wide cache for a source. Routes and the public signer share it, so one source
+/// means one refresh schedule and one AssumeRole per session, however many routes use it; it
+/// lives while a route table or the signer holds it. `region` is the STS region used when the
+/// environment names none.
+pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
+    let made = CACHES.get_or_try_insert(cache_key(source, region), || {
+        let provider = LazyProvider::for_source(source.clone(), region.to_string());
+        Ok::<_, std::convert::Infallible>(CredentialCache::new(provider, source.label()))
+    });
+    match made {
+        Ok(cache) => cache,
+        Err(never) => match never {},
+    }
+}
+
+/// The shared cache for a source, kept for the life of the process: the public signer has no
+/// config to be reloaded, so what it signs with stays cached.
+pub fn process_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
+    static KEPT: Lazy<Mutex<HashMap<CacheKey, Arc<CredentialCache>>>> = Lazy::new(Default::default);
+    let key = cache_key(source, region);
+    KEPT.lock().unwrap().entry(key).or_insert_with(|| shared_cache(source, region)).clone()
+}
+
+/// How many credential caches are alive (routes' and the signer's).
+pub fn live_caches() -> usize {
+    CACHES.live()
 }
 
 type ProviderFuture = Pin<Box<dyn Future<Output = SharedCredentialsProvider> + Send>>;
 
 /// Builds the real provider on first use: loading the SDK config is async, and a backend must
-/// start even when no credentials are around yet.
+/// start even when no credentials are around yet. Builds it again for a re-read of credentials
+/// without an expiry: the SDK's providers keep the config and credentials files they parsed,
+/// so only a new one sees a rotated key.
 struct LazyProvider {
-    built: OnceCell<SharedCredentialsProvider>,
-    build: Box<dyn Fn() -> ProviderFuture + Send + Sync>,
+    built: tokio::sync::Mutex<Option<SharedCredentialsProvider>>,
+    /// Set when the last credentials had no expiry: the next call is a re-read.
+    rebuild: AtomicBool,
+    /// Makes the provider; `true` asks for one over freshly loaded files.
+    build: Box<dyn Fn(bool) -> ProviderFuture + Send + Sync>,
 }
 
 impl std::fmt::Debug for LazyProvider {
@@ -243,14 +356,23 @@ impl std::fmt::Debug for LazyProvider {
 
 impl LazyProvider {
     fn for_source(source: CredentialSource, region: String) -> Self {
-        let build: Box<dyn Fn() -> ProviderFuture + Send + Sync> = match source {
-            CredentialSource::DefaultChain => Box::new(|| Box::pin(default_chain())),
-            CredentialSource::Profile(name) => Box::new(move || Box::pin(profile(name.clone()))),
+        let build: Box<dyn Fn(bool) -> ProviderFuture + Send + Sync> = match source {
+            CredentialSource::DefaultChain => Box::new(|reread| Box::pin(default_chain(reread))),
+            CredentialSource::Profile(name) => Box::new(move |_| Box::pin(profile(name.clone()))),
             CredentialSource::AssumeRole(role) => {
-                Box::new(move || Box::pin(assume_role(role.clone(), region.clone())))
+                Box::new(move |_| Box::pin(assume_role(role.clone(), region.clone())))
             }
         };
-        Self { built: OnceCell::new(), build }
+        Self { built: tokio::sync::Mutex::new(None), rebuild: AtomicBool::new(false), build }
+    }
+
+    async fn provider(&self) -> SharedCredentialsProvider {
+        let mut built = self.built.lock().await;
+        let reread = self.rebuild.swap(false, Ordering::Relaxed);
+        match built.as_ref() {
+            Some(provider) if !reread => provider.clone(),
+            _ => built.insert((self.build)(reread).await).clone(),
+        }
     }
 }
 
@@ -260,31 +382,52 @@ impl ProvideCredentials for LazyProvider {
         Self: 'a,
     {
         provider::future::ProvideCredentials::new(async move {
-            let inner = self.built.get_or_init(|| (self.build)()).await;
-            inner.provide_credentials().await
+            let provided = self.provider().await.provide_credentials().await;
+            if provided.as_ref().is_ok_and(|credentials| credentials.expiry().is_none()) {
+                self.rebuild.store(true, Ordering::Relaxed);
+            }
+            provided
         })
     }
 }
 
-/// The HTTPS client for AWS credential sources: rustls with ring, like the proxy's own client.
+/// The HTTPS client for AWS credential sources (STS, SSO, container and instance metadata):
+/// rustls with ring, like the proxy's own client, trusting the system's store plus the CA
+/// bundles named by NODE_EXTRA_CA_CERTS and AWS_CA_BUNDLE, so STS behind a TLS-inspecting proxy
+/// works. Bundles that cannot be used are left out here: building a proxy reports them.
 fn sdk_http_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    let extra = match crate::tls::environment_cas() {
+        Ok(cas) if !cas.is_empty() => cas,
+        _ => return builder.build_https(),
+    };
+    // The SDK parses the PEM again when it connects, and panics on what it cannot parse: it only
+    // ever sees certificates that were checked when read.
+    let trust = TrustStore::default().with_pem_certificate(extra.to_pem());
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        Err(_) => builder.build_https(),
+    }
 }
 
 /// The SDK configuration from the environment, loaded once.
 async fn sdk_config() -> &'static SdkConfig {
     static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
-    CONFIG
-        .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).http_client(sdk_http_client()).load())
-        .await
+    CONFIG.get_or_init(load_sdk_config).await
 }
 
-async fn default_chain() -> SharedCredentialsProvider {
-    match sdk_config().await.credentials_provider() {
-        Some(provider) => provider,
-        None => SharedCredentialsProvider::new(NoCredentials),
-    }
+async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(sdk_http_client()).load().await
+}
+
+/// The default chain; on a re-read, over a freshly loaded config, so its files are read again.
+async fn default_chain(reread: bool) -> SharedCredentialsProvider {
+    let provider = match reread {
+        false => sdk_config().await.credentials_provider(),
+        true => load_sdk_config().await.credentials_provider(),
+    };
+    provider.unwrap_or_else(|| SharedCredentialsProvider::new(NoCredentials))
 }
 
 async fn profile(name: String) -> SharedCredentialsProvider {
@@ -407,14 +550,31 @@ mod tests {
         assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID2");
     }
 
-    #[tokio::test]
-    async fn static_credentials_are_fetched_once() {
-        let (cache, calls, _) = fake(None);
+    #[tokio::test(start_paused = true)]
+    async fn credentials_without_expiry_are_read_again_after_the_interval() {
+        let (cache, calls, failing) = fake(None);
         let cache = Arc::new(cache);
+        cache.set_reread_interval(Duration::from_secs(60));
         for _ in 0..5 {
-            cache.credentials(WAIT).await.unwrap();
+            assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID1");
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "not read again within the interval");
+
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        // Due: the caller signs with the current key at once, the re-read runs behind it.
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID1");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        // A failed re-read keeps the current key, and is paced like any failure.
+        failing.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        for _ in 0..20 {
+            assert_eq!(cache.credentials(WAIT).await.unwrap().access_key_id(), "AKID2");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "one re-read, then one retry after the first 1 s delay");
     }
 
     #[tokio::test]

@@ -1,6 +1,13 @@
 //! Which AWS service and region a target host belongs to, so a route can be signed without
 //! spelling them out. An unknown host yields `None`: the caller must then be told to set
 //! `service` and `region`, because signing with a guessed or empty service never verifies.
+//!
+//! AWS's own endpoint data (botocore's, generated into `endpoint_data`) decides where host
+//! labels cannot: hosts it spells out (global endpoints such as `sts.amazonaws.com`, which sign
+//! for us-east-1), the DNS suffixes of every partition, and signing names that differ from the
+//! host label (`bedrock-runtime` signs as `bedrock`, `email` as `ses`).
+
+use crate::endpoint_data::{DNS_SUFFIXES, HOSTS, SIGNING_NAMES};
 
 /// The SigV4 signing scope of an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -9,16 +16,21 @@ pub struct SigningScope {
     pub region: String,
 }
 
-const AWS_SUFFIXES: [&str; 2] = [".amazonaws.com", ".amazonaws.com.cn"];
-
 /// Infers the signing scope from a host name (a port, if present, is ignored).
 pub fn infer_scope(host: &str) -> Option<SigningScope> {
     let host = strip_port(host).to_ascii_lowercase();
+    if let Ok(at) = HOSTS.binary_search_by(|(known, _, _)| known.cmp(&host.as_str())) {
+        let (_, service, region) = HOSTS[at];
+        return Some(scope(service, region));
+    }
     if let Some(rest) = host.strip_suffix(".on.aws") {
         return lambda_function_url(rest);
     }
-    let labels: Vec<&str> =
-        AWS_SUFFIXES.iter().find_map(|suffix| host.strip_suffix(suffix))?.split('.').collect();
+    let labels: Vec<&str> = DNS_SUFFIXES
+        .iter()
+        .find_map(|suffix| host.strip_suffix(suffix)?.strip_suffix('.'))?
+        .split('.')
+        .collect();
     amazonaws_scope(&labels)
 }
 
@@ -56,12 +68,13 @@ fn amazonaws_scope(labels: &[&str]) -> Option<SigningScope> {
     Some(scope(signing_name(service), region))
 }
 
-/// The signing name for a host label: FIPS endpoints and S3's variants sign as the service.
+/// The signing name for a host label: FIPS endpoints and S3's variants sign as the service,
+/// and the endpoint data names those whose signing name is not their label.
 fn signing_name(label: &str) -> &str {
     let label = label.strip_suffix("-fips").unwrap_or(label);
     match label {
         "dualstack" | "s3-accesspoint" | "s3-control" => "s3",
-        other => other,
+        other => SIGNING_NAMES.iter().find(|(prefix, _)| *prefix == other).map_or(other, |(_, name)| name),
     }
 }
 
@@ -76,14 +89,15 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`, ...
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`,
+/// `eusc-de-east-1`, ...
 pub fn is_region(label: &str) -> bool {
     let parts: Vec<&str> = label.split('-').collect();
     let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
         return false;
     };
     parts.len() >= 3
-        && first.len() == 2
+        && (2..=4).contains(&first.len())
         && first.bytes().all(|b| b.is_ascii_lowercase())
         && !last.is_empty()
         && last.bytes().all(|b| b.is_ascii_digit())
@@ -139,6 +153,13 @@ mod tests {
             ("bucket.s3.cn-northwest-1.amazonaws.com.cn", some("s3", "cn-northwest-1")),
             ("es.us-gov-east-1.amazonaws.com", some("es", "us-gov-east-1")),
             ("monitoring.us-iso-east-1.amazonaws.com", some("monitoring", "us-iso-east-1")),
+            ("sts.amazonaws.com", some("sts", "us-east-1")),
+            ("iam.amazonaws.com", some("iam", "us-east-1")),
+            ("iam.us-gov.amazonaws.com", some("iam", "us-gov-west-1")),
+            ("bedrock-runtime.us-east-1.amazonaws.com", some("bedrock", "us-east-1")),
+            ("email.eu-west-1.amazonaws.com", some("ses", "eu-west-1")),
+            ("sqs.us-east-1.api.aws", some("sqs", "us-east-1")),
+            ("sts.eusc-de-east-1.amazonaws.eu", some("sts", "eusc-de-east-1")),
             ("api.example.com", None),
             ("abc.execute-api.us-east-1.example.com", None),
             ("127.0.0.1:8080", None),

@@ -17,10 +17,15 @@ pub enum ErrorKind {
     BadHeader,
     /// The request method is not a valid HTTP method.
     BadMethod,
+    /// A caller of the addon passed an argument it cannot use (a URL without a host, a host whose
+    /// AWS service and region cannot be inferred, a value of the wrong type, missing credentials).
+    InvalidArgument,
     /// The route does not allow the request method.
     MethodNotAllowed,
     /// The request body is larger than the route allows.
     PayloadTooLarge,
+    /// The route streams request bodies, and this one does not declare its length.
+    LengthRequired,
     /// No configured route matches the request path.
     RouteNotFound,
     /// No AWS credentials could be obtained for the route.
@@ -41,9 +46,12 @@ impl ErrorKind {
     /// The HTTP status a proxy answers with for this kind.
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod => 400,
+            ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod | ErrorKind::InvalidArgument => {
+                400
+            }
             ErrorKind::RouteNotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::LengthRequired => 411,
             ErrorKind::PayloadTooLarge => 413,
             // 499 is what proxies log for a client that closed the connection; nobody reads it.
             ErrorKind::Cancelled => 499,
@@ -61,6 +69,8 @@ impl ErrorKind {
             ErrorKind::BadPath => "BAD_PATH",
             ErrorKind::BadHeader => "BAD_HEADER",
             ErrorKind::BadMethod => "BAD_METHOD",
+            ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorKind::LengthRequired => "LENGTH_REQUIRED",
             ErrorKind::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorKind::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorKind::RouteNotFound => "ROUTE_NOT_FOUND",
@@ -73,19 +83,27 @@ impl ErrorKind {
         }
     }
 
-    /// The error name Backstage uses for this status in its error JSON.
+    /// The `name` of the error in Backstage's error JSON. Where `@backstage/errors` has a class
+    /// for the status, its name (InputError, NotFoundError, ServiceUnavailableError; 401 and 403
+    /// come from Backstage's own AuthenticationError and NotAllowedError). Where it has none,
+    /// the name the `http-errors` package gives the status: Express's body parsers raise those,
+    /// and Backstage's error middleware passes them through as they are (a JSON body over
+    /// `express.json`'s limit answers `PayloadTooLargeError`). A 500 is plain `Error`, as that
+    /// middleware answers for any error without a known name.
     pub fn backstage_name(self) -> &'static str {
         match self {
-            ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod => "InputError",
+            ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod | ErrorKind::InvalidArgument => {
+                "InputError"
+            }
             ErrorKind::RouteNotFound => "NotFoundError",
-            ErrorKind::MethodNotAllowed => "MethodNotAllowedError",
-            ErrorKind::PayloadTooLarge => "PayloadTooLargeError",
             ErrorKind::CredentialsUnavailable => "ServiceUnavailableError",
+            ErrorKind::MethodNotAllowed => "MethodNotAllowedError",
+            ErrorKind::LengthRequired => "LengthRequiredError",
+            ErrorKind::PayloadTooLarge => "PayloadTooLargeError",
             ErrorKind::UpstreamUnreachable | ErrorKind::UpstreamBadResponse => "BadGatewayError",
             ErrorKind::UpstreamTimeout => "GatewayTimeoutError",
-            ErrorKind::Cancelled => "CancelledError",
-            ErrorKind::InvalidConfig => "InvalidConfigError",
-            ErrorKind::Internal => "Error",
+            // 499 reaches nobody: the client has gone.
+            ErrorKind::Cancelled | ErrorKind::InvalidConfig | ErrorKind::Internal => "Error",
         }
     }
 }
@@ -147,6 +165,14 @@ impl ProxyError {
         Self::new(ErrorKind::BadHeader, message)
     }
 
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
     pub(crate) fn invalid_config(route: &str, key: &str, problem: impl fmt::Display) -> Self {
         let at =
             if key.is_empty() { format!("proxysigv4.{route}") } else { format!("proxysigv4.{route}.{key}") };
@@ -187,6 +213,45 @@ mod tests {
         assert_eq!(ErrorKind::CredentialsUnavailable.http_status(), 503);
         assert_eq!(ErrorKind::UpstreamTimeout.code(), "UPSTREAM_TIMEOUT");
         assert_eq!(ErrorKind::UpstreamUnreachable.backstage_name(), "BadGatewayError");
+    }
+
+    /// Every name is a class of `@backstage/errors`, the `http-errors` name of its status, or
+    /// `Error` for a 500.
+    #[test]
+    fn backstage_names_are_known_names_of_their_status() {
+        use ErrorKind::*;
+        let backstage = [(400, "InputError"), (404, "NotFoundError"), (503, "ServiceUnavailableError")];
+        let http_errors = [
+            (405, "MethodNotAllowedError"),
+            (411, "LengthRequiredError"),
+            (413, "PayloadTooLargeError"),
+            (502, "BadGatewayError"),
+            (504, "GatewayTimeoutError"),
+        ];
+        let kinds = [
+            InvalidConfig,
+            BadPath,
+            BadHeader,
+            BadMethod,
+            InvalidArgument,
+            MethodNotAllowed,
+            PayloadTooLarge,
+            LengthRequired,
+            RouteNotFound,
+            CredentialsUnavailable,
+            UpstreamUnreachable,
+            UpstreamTimeout,
+            UpstreamBadResponse,
+            Cancelled,
+            Internal,
+        ];
+        for kind in kinds {
+            let named = (kind.http_status(), kind.backstage_name());
+            let known = backstage.contains(&named)
+                || http_errors.contains(&named)
+                || (named.1 == "Error" && matches!(named.0, 499 | 500));
+            assert!(known, "{kind:?} answers {named:?}");
+        }
     }
 
     #[test]

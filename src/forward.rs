@@ -1,11 +1,11 @@
-//! The pooled HTTP clients that carry every proxied request (HTTPS with rustls + ring, plain
-//! HTTP for local targets), and the classification of what can go wrong on the way.
+//! The pooled HTTP clients that carry every proxied request (HTTPS with rustls + ring, trusting
+//! what `tls` gathers; plain HTTP for local targets), and the classification of what can go
+//! wrong on the way.
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::io;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,6 +22,10 @@ use once_cell::sync::Lazy;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, ProxyError};
+use crate::metrics::Measured;
+use crate::progress::Progress;
+use crate::registry::Registry;
+use crate::tls::{self, CaCertificates, TRUST_HINT};
 
 /// Idle pooled connections are closed after this, well before typical upstream idle timeouts
 /// (API Gateway and ALB keep idle connections for 60 s or more).
@@ -34,7 +38,7 @@ pub type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// A pooled client. Cloning shares the pool.
-pub type HttpsClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+pub type HttpsClient = Client<Measured<HttpsConnector<HttpConnector>>, RequestBody>;
 
 pub fn buffered_body(bytes: Bytes) -> RequestBody {
     Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
@@ -45,41 +49,59 @@ pub fn streamed_body(chunks: impl Stream<Item = Result<Bytes, BoxError>> + Send 
     StreamBody::new(chunks.map(|chunk| chunk.map(Frame::data))).boxed_unsync()
 }
 
-/// The process-wide client for a connect timeout. The timeout belongs to the connector, so
-/// routes with different connect timeouts get different pools; routes that agree share one.
-pub fn shared_client(connect_timeout: Duration) -> HttpsClient {
-    static CLIENTS: Lazy<Mutex<HashMap<Duration, HttpsClient>>> = Lazy::new(Default::default);
-    CLIENTS.lock().unwrap().entry(connect_timeout).or_insert_with(|| new_client(connect_timeout)).clone()
+/// The process-wide client for a connect timeout and a route's own CAs. The timeout belongs to
+/// the connector and the trust to its TLS config, so routes that differ in either get different
+/// pools; routes that agree share one. Fails when a CA bundle named in the environment cannot be
+/// used (see [`tls::environment_cas`]).
+pub fn shared_client(
+    connect_timeout: Duration,
+    route_cas: &CaCertificates,
+) -> Result<Arc<HttpsClient>, ProxyError> {
+    CLIENTS.get_or_try_insert((connect_timeout, route_cas.clone()), || new_client(connect_timeout, route_cas))
 }
 
-fn new_client(connect_timeout: Duration) -> HttpsClient {
+/// Pools live while a route table holds them (see `registry`).
+static CLIENTS: Lazy<Registry<(Duration, CaCertificates), HttpsClient>> = Lazy::new(Registry::new);
+
+/// How many pooled clients are alive.
+pub fn live_clients() -> usize {
+    CLIENTS.live()
+}
+
+fn new_client(connect_timeout: Duration, route_cas: &CaCertificates) -> Result<HttpsClient, ProxyError> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
         .expect("the ring provider supports the default TLS versions")
+        .with_root_certificates(tls::root_store(route_cas)?)
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-        .build(https)
+        .build(Measured::new(https)))
 }
 
-/// Sends a request and waits at most `timeout` for the response headers.
+/// Sends a request and waits for the response headers until `timeout` has passed without
+/// progress: from the last chunk of a streamed body (`progress`), else from the start.
 pub async fn send(
     client: &HttpsClient,
     request: http::Request<RequestBody>,
     timeout: Duration,
+    progress: &Progress,
 ) -> Result<http::Response<Incoming>, ProxyError> {
     let host = request.uri().host().unwrap_or_default().to_string();
-    match tokio::time::timeout(timeout, client.request(request)).await {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(upstream_failure(&host, error)),
-        Err(_) => Err(ProxyError::new(
+    match progress.within(timeout, client.request(request)).await {
+        Some(Ok(response)) => Ok(response),
+        Some(Err(error)) => Err(upstream_failure(&host, error)),
+        None => Err(ProxyError::new(
             ErrorKind::UpstreamTimeout,
             format!("upstream {host} sent no response within {}", seconds(timeout)),
         )),
@@ -96,7 +118,7 @@ enum Cause {
     ConnectionRefused,
     ConnectTimeout,
     Dns,
-    Tls,
+    Tls(TlsProblem),
     ConnectionClosed,
     Other,
 }
@@ -110,7 +132,7 @@ fn upstream_failure(host: &str, error: hyper_util::client::legacy::Error) -> Pro
             (ErrorKind::UpstreamTimeout, format!("connecting to upstream {host} timed out"))
         }
         Cause::Dns => (ErrorKind::UpstreamUnreachable, format!("DNS lookup of upstream {host} failed")),
-        Cause::Tls => (ErrorKind::UpstreamUnreachable, format!("TLS handshake with upstream {host} failed")),
+        Cause::Tls(problem) => (ErrorKind::UpstreamUnreachable, tls_failure(host, problem)),
         Cause::ConnectionClosed => (
             ErrorKind::UpstreamUnreachable,
             format!("upstream {host} closed the connection before responding"),
@@ -120,11 +142,56 @@ fn upstream_failure(host: &str, error: hyper_util::client::legacy::Error) -> Pro
     ProxyError::new(kind, what).with_source(error)
 }
 
+/// Why a TLS handshake failed, as far as it tells the operator what to change.
+#[derive(Debug, PartialEq, Eq)]
+enum TlsProblem {
+    /// The chain leads to no trusted CA: a private CA, or a proxy that re-signs traffic.
+    UnknownIssuer,
+    /// The certificate is for other names than the target's host.
+    NotValidForName,
+    Expired,
+    NotValidYet,
+    /// The certificate was refused for another reason (revoked, bad signature, wrong usage...).
+    OtherCertificate,
+    /// Not about the certificate: no common protocol, not TLS at all, an alert.
+    Handshake,
+}
+
+impl TlsProblem {
+    fn of(error: &rustls::Error) -> Self {
+        use rustls::CertificateError as C;
+        match error {
+            rustls::Error::InvalidCertificate(certificate) => match certificate {
+                C::UnknownIssuer => TlsProblem::UnknownIssuer,
+                C::NotValidForName | C::NotValidForNameContext { .. } => TlsProblem::NotValidForName,
+                C::Expired | C::ExpiredContext { .. } => TlsProblem::Expired,
+                C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::NotValidYet,
+                _ => TlsProblem::OtherCertificate,
+            },
+            _ => TlsProblem::Handshake,
+        }
+    }
+}
+
+/// The message for a failed handshake. rustls's names (UnknownIssuer...) are kept in it: they are
+/// what people search for. The certificate's own contents are not repeated.
+fn tls_failure(host: &str, problem: TlsProblem) -> String {
+    let refused = |why: &str| format!("upstream {host} presented a certificate that {why}");
+    match problem {
+        TlsProblem::UnknownIssuer => format!("{} (UnknownIssuer): {TRUST_HINT}", refused("is not trusted")),
+        TlsProblem::NotValidForName => refused(&format!("is not valid for {host} (NotValidForName)")),
+        TlsProblem::Expired => refused("has expired (Expired)"),
+        TlsProblem::NotValidYet => refused("is not valid yet (NotValidYet)"),
+        TlsProblem::OtherCertificate => refused("was refused"),
+        TlsProblem::Handshake => format!("TLS handshake with upstream {host} failed"),
+    }
+}
+
 fn cause_of(error: &(dyn StdError + 'static)) -> Cause {
     let mut next = Some(error);
     while let Some(current) = next {
-        if current.downcast_ref::<rustls::Error>().is_some() {
-            return Cause::Tls;
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Cause::Tls(TlsProblem::of(tls));
         }
         if let Some(io) = current.downcast_ref::<io::Error>() {
             match io.kind() {
@@ -260,14 +327,33 @@ mod tests {
         let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(cause_of(&refused), Cause::ConnectionRefused);
         let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
-        assert_eq!(cause_of(&tls), Cause::Tls);
-        let double_wrapped =
-            io::Error::other(io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError));
-        assert_eq!(cause_of(&double_wrapped), Cause::Tls);
+        assert_eq!(cause_of(&tls), Cause::Tls(TlsProblem::Handshake));
+        let untrusted = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let double_wrapped = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, untrusted));
+        assert_eq!(cause_of(&double_wrapped), Cause::Tls(TlsProblem::UnknownIssuer));
         let timeout = io::Error::new(io::ErrorKind::TimedOut, "connect timeout");
         assert_eq!(cause_of(&timeout), Cause::ConnectTimeout);
         let wrapped = ProxyError::new(ErrorKind::Internal, "x")
             .with_source(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
         assert_eq!(cause_of(&wrapped), Cause::ConnectionClosed);
+    }
+
+    #[test]
+    fn certificate_failures_say_what_to_change() {
+        use rustls::CertificateError as C;
+        let problem = |error: C| TlsProblem::of(&rustls::Error::InvalidCertificate(error));
+        assert_eq!(
+            tls_failure("api.internal", problem(C::UnknownIssuer)),
+            "upstream api.internal presented a certificate that is not trusted (UnknownIssuer): \
+             set caFile on the route, or NODE_EXTRA_CA_CERTS / AWS_CA_BUNDLE"
+        );
+        assert_eq!(problem(C::NotValidForName), TlsProblem::NotValidForName);
+        assert!(
+            tls_failure("h", TlsProblem::NotValidForName).ends_with("is not valid for h (NotValidForName)")
+        );
+        assert_eq!(problem(C::Expired), TlsProblem::Expired);
+        assert_eq!(problem(C::Revoked), TlsProblem::OtherCertificate);
+        assert_eq!(TlsProblem::of(&rustls::Error::DecryptError), TlsProblem::Handshake);
+        assert_eq!(tls_failure("h", TlsProblem::Handshake), "TLS handshake with upstream h failed");
     }
 }

@@ -10,15 +10,22 @@ pub mod credential_failure;
 pub mod credentials;
 pub mod duration;
 pub mod endpoint;
+pub mod endpoint_data;
 pub mod error;
 pub mod forward;
 pub mod headers;
+pub mod metrics;
 pub mod path;
 pub mod policy;
+pub mod progress;
 pub mod proxy;
+pub mod redact;
+pub mod registry;
+pub mod request_plan;
 pub mod route_match;
 pub mod signing;
 pub mod sigv4;
+pub mod tls;
 
 #[cfg(feature = "napi")]
 mod napi;

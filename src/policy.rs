@@ -12,6 +12,8 @@ use serde_json::Value;
 use crate::duration::parse_duration;
 use crate::error::ProxyError;
 use crate::headers::{is_hop_by_hop, is_signing_header};
+use crate::redact::Redacted;
+use crate::tls::CaCertificates;
 
 /// Time to wait for the upstream's response headers. API Gateway gives up at 29 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,7 +35,8 @@ pub enum CallerCredentials {
     DangerouslyAllowUnauthenticated,
 }
 
-#[derive(Clone, Debug)]
+/// A route's policy. `Debug` prints static header names, never their values.
+#[derive(Clone)]
 pub struct RoutePolicy {
     /// `None`: [`DEFAULT_METHODS`].
     pub allowed_methods: Option<Vec<Method>>,
@@ -52,6 +55,8 @@ pub struct RoutePolicy {
     /// Pass the upstream's origin-wide browser headers (CSP, HSTS, CORS...) to the client, and
     /// add no sandbox: for upstreams trusted to serve pages on the portal's origin.
     pub pass_origin_policy: bool,
+    /// CAs this route trusts beyond the process-wide ones (`caFile`); empty without one.
+    pub ca_certificates: CaCertificates,
 }
 
 impl RoutePolicy {
@@ -63,6 +68,24 @@ impl RoutePolicy {
     /// How long a request may wait for credentials to be fetched.
     pub fn credential_wait(&self) -> Duration {
         self.credential_timeout.unwrap_or(self.timeout)
+    }
+}
+
+impl std::fmt::Debug for RoutePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let static_headers: Vec<_> = self.static_headers.iter().map(|(name, _)| (name, Redacted)).collect();
+        f.debug_struct("RoutePolicy")
+            .field("allowed_methods", &self.allowed_methods)
+            .field("allowed_headers", &self.allowed_headers)
+            .field("static_headers", &static_headers)
+            .field("caller_credentials", &self.caller_credentials)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("credential_timeout", &self.credential_timeout)
+            .field("max_request_body_bytes", &self.max_request_body_bytes)
+            .field("unsigned_payload", &self.unsigned_payload)
+            .field("pass_origin_policy", &self.pass_origin_policy)
+            .finish()
     }
 }
 
@@ -79,6 +102,7 @@ impl Default for RoutePolicy {
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
             unsigned_payload: false,
             pass_origin_policy: false,
+            ca_certificates: CaCertificates::default(),
         }
     }
 }
@@ -97,6 +121,7 @@ pub struct RawPolicy {
     max_request_body_bytes: Option<Value>,
     unsigned_payload: Option<bool>,
     response_headers: Option<RawResponseHeaders>,
+    ca_file: Option<String>,
 }
 
 /// `responseHeaders` of the expanded route form.
@@ -153,6 +178,14 @@ impl RawPolicy {
                 return Err(fail("credentials", &"must be 'require' or 'dangerously-allow-unauthenticated'"))
             }
         };
+        // Read now, so a missing or wrong file stops the backend at startup, not at a request.
+        let ca_certificates = match self.ca_file.as_deref() {
+            None => CaCertificates::default(),
+            Some("") => return Err(fail("caFile", &"must be the path of a PEM file of CA certificates")),
+            Some(path) => {
+                CaCertificates::read_pem_file(std::path::Path::new(path)).map_err(|p| fail("caFile", &p))?
+            }
+        };
         let duration = |key: &str, value: Option<Value>, default: Duration| {
             value.map(|v| parse_duration(&v).map_err(|p| fail(key, &p))).unwrap_or(Ok(default))
         };
@@ -169,15 +202,25 @@ impl RawPolicy {
                 .transpose()?,
             max_request_body_bytes: match self.max_request_body_bytes {
                 None => defaults.max_request_body_bytes,
-                Some(value) => value
-                    .as_u64()
+                Some(value) => whole_number(&value)
                     .filter(|n| *n > 0)
                     .ok_or_else(|| fail("maxRequestBodyBytes", &"must be a whole number of bytes above 0"))?,
             },
             unsigned_payload: self.unsigned_payload.unwrap_or(false),
             pass_origin_policy: self.response_headers.and_then(|r| r.pass_origin_policy).unwrap_or(false),
+            ca_certificates,
         })
     }
+}
+
+/// A whole number however it was written: config from JavaScript carries numbers above 2^32
+/// as floats (5368709120, S3's 5 GiB limit, arrives as 5368709120.0).
+fn whole_number(value: &Value) -> Option<u64> {
+    const EXACT_IN_F64: f64 = (1u64 << 53) as f64;
+    value.as_u64().or_else(|| {
+        let float = value.as_f64()?;
+        (float.fract() == 0.0 && (0.0..=EXACT_IN_F64).contains(&float)).then_some(float as u64)
+    })
 }
 
 /// A method a route may list: any HTTP method token but CONNECT (the proxy opens no tunnels).
@@ -253,6 +296,14 @@ mod tests {
     }
 
     #[test]
+    fn takes_s3_s_5_gib_limit_written_either_way() {
+        for written in [json!(5368709120u64), json!(5368709120.0)] {
+            let p = policy(json!({ "maxRequestBodyBytes": written })).unwrap();
+            assert_eq!(p.max_request_body_bytes, 5 * 1024 * 1024 * 1024);
+        }
+    }
+
+    #[test]
     fn extension_methods_and_trace_pass_only_when_listed() {
         let p = policy(json!({ "allowedMethods": ["TRACE", "propfind"] })).unwrap();
         assert_eq!(p.methods(), [Method::TRACE, Method::from_bytes(b"PROPFIND").unwrap()]);
@@ -273,6 +324,10 @@ mod tests {
             (json!({ "timeout": "soon" }), "proxysigv4./r.timeout:"),
             (json!({ "connectTimeout": 5 }), "proxysigv4./r.connectTimeout:"),
             (json!({ "maxRequestBodyBytes": -1 }), "proxysigv4./r.maxRequestBodyBytes:"),
+            (json!({ "maxRequestBodyBytes": 1.5 }), "proxysigv4./r.maxRequestBodyBytes:"),
+            (json!({ "maxRequestBodyBytes": 1e300 }), "proxysigv4./r.maxRequestBodyBytes:"),
+            (json!({ "caFile": "" }), "proxysigv4./r.caFile:"),
+            (json!({ "caFile": "/nonexistent/proxy-sigv4/ca.pem" }), "proxysigv4./r.caFile: cannot read"),
         ];
         for (value, prefix) in cases {
             let message = policy(value.clone()).unwrap_err();

@@ -1,6 +1,6 @@
 //! The pipeline for one request: route, path, headers, credentials, signature, forward.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -12,8 +12,8 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::config::{parse_routes, Route};
-use crate::credentials::{shared_cache, CredentialCache};
+use crate::config::{parse_options, parse_routes, Route};
+use crate::credentials::{shared_cache, CredentialCache, CredentialSource, CredentialStatus};
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{
     self, body_chunks, buffered_body, shared_client, streamed_body, BodyChunks, BoxError, HttpsClient,
@@ -22,9 +22,12 @@ use crate::forward::{
 use crate::headers::{
     forwarded_request_headers, is_signed_header, returned_response_headers, signed_text, ResponseRules,
 };
+use crate::metrics;
 use crate::path::{check_request_path, split_url, upstream_path_and_query};
 use crate::policy::RoutePolicy;
-use crate::route_match::RouteSelector;
+use crate::progress::Progress;
+use crate::request_plan::{check_body_length, plan_body, BodyPlan, DeclaredBody, RouteChoice};
+use crate::route_match::{refused_spelling, RouteSelector};
 use crate::signing::{signature_headers, Payload, RequestToSign};
 
 /// A request as the Backstage plugin received it.
@@ -75,7 +78,27 @@ pub struct Proxy {
     routes: Vec<Route>,
     selector: RouteSelector,
     credentials: Vec<Arc<CredentialCache>>,
-    clients: Vec<HttpsClient>,
+    clients: Vec<Arc<HttpsClient>>,
+    /// The route keys, shared with the metrics samples that name them.
+    route_names: Vec<Arc<str>>,
+    /// Per route, the last failure that was not the caller's (5xx), for health.
+    last_failures: Vec<Mutex<Option<RouteFailure>>>,
+}
+
+/// A proxy failure of a route: its stable code and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteFailure {
+    pub code: &'static str,
+    pub at: SystemTime,
+}
+
+/// One route's state, for a health view: never credentials, only how they are doing.
+pub struct RouteStatus<'a> {
+    pub key: &'a str,
+    pub credentials: CredentialStatus,
+    /// Whether the route's credentials come from STS AssumeRole.
+    pub assume_role: bool,
+    pub last_failure: Option<RouteFailure>,
 }
 
 impl Proxy {
@@ -83,38 +106,107 @@ impl Proxy {
     /// a backend starts even before any are available.
     pub fn from_config(config: &Value) -> Result<Self, ProxyError> {
         let routes = parse_routes(config)?;
-        let credentials = routes.iter().map(|r| shared_cache(&r.credentials, &r.scope.region)).collect();
-        let clients = routes.iter().map(|r| shared_client(r.policy.connect_timeout)).collect();
+        let options = parse_options(config)?;
+        let credentials: Vec<_> =
+            routes.iter().map(|r| shared_cache(&r.credentials, &r.scope.region)).collect();
+        for cache in &credentials {
+            cache.set_reread_interval(options.credential_reread_interval);
+        }
+        let clients = routes
+            .iter()
+            .map(|r| shared_client(r.policy.connect_timeout, &r.policy.ca_certificates))
+            .collect::<Result<_, _>>()?;
         let selector = RouteSelector::new(routes.iter().map(|r| r.key.clone()).collect());
-        Ok(Self { routes, selector, credentials, clients })
+        let route_names = routes.iter().map(|r| Arc::from(r.key.as_str())).collect();
+        let last_failures = routes.iter().map(|_| Mutex::new(None)).collect();
+        Ok(Self { routes, selector, credentials, clients, route_names, last_failures })
     }
 
     pub fn route_keys(&self) -> &[String] {
         self.selector.keys()
     }
 
-    /// The route a raw URL (`/route/rest?query`) belongs to, if any.
-    pub fn route_for(&self, url: &str) -> Option<&Route> {
-        self.route_index(url).map(|index| &self.routes[index])
+    /// The route at `index` in `route_keys`.
+    pub fn route(&self, index: usize) -> Option<&Route> {
+        self.routes.get(index)
     }
 
-    /// Where in `route_keys` the route a raw URL belongs to is; `None` when no route matches or
-    /// the path is refused (`handle` then answers why).
-    pub fn route_index(&self, url: &str) -> Option<usize> {
+    /// The route a raw URL (`/route/rest?query`) is served by. Chosen once per request: the
+    /// caller applies that route's policy and hands the choice back to `handle`.
+    pub fn choose_route(&self, url: &str) -> RouteChoice {
         let (path, _) = split_url(url);
-        self.selector.select(path).ok().flatten().map(|(index, _)| index)
+        match self.selector.select(path) {
+            Ok(Some((index, _))) => RouteChoice::Route(index),
+            Ok(None) => RouteChoice::NoRoute,
+            Err(_) => RouteChoice::Refused,
+        }
     }
 
-    /// Steps 4-9 of the pipeline: where the request goes, what goes with it, the signature,
-    /// the exchange, and the response head with its body.
-    pub async fn handle(&self, request: IncomingRequest<'_>) -> Result<ProxiedResponse, ProxyError> {
+    /// Each route's credential state and last failure.
+    pub fn route_statuses(&self) -> Vec<RouteStatus<'_>> {
+        (0..self.routes.len())
+            .map(|i| RouteStatus {
+                key: &self.routes[i].key,
+                credentials: self.credentials[i].status(),
+                assume_role: matches!(self.routes[i].credentials, CredentialSource::AssumeRole(_)),
+                last_failure: self.last_failures[i].lock().unwrap().clone(),
+            })
+            .collect()
+    }
+
+    /// Remembers a failure of route `index` that was not the caller's.
+    fn note_failure(&self, index: usize, error: &ProxyError) {
+        if error.kind().http_status() >= 500 {
+            let failure = RouteFailure { code: error.kind().code(), at: SystemTime::now() };
+            *self.last_failures[index].lock().unwrap() = Some(failure);
+        }
+    }
+
+    /// The policy a choice is served under; a path no route serves gets the defaults (its
+    /// answer is 404 or 400 anyway, once the body is read under the default limit).
+    pub fn policy_of(&self, choice: RouteChoice) -> &RoutePolicy {
+        static DEFAULT_POLICY: once_cell::sync::Lazy<RoutePolicy> =
+            once_cell::sync::Lazy::new(RoutePolicy::default);
+        match choice {
+            RouteChoice::Route(index) => &self.routes[index].policy,
+            RouteChoice::NoRoute | RouteChoice::Refused => &DEFAULT_POLICY,
+        }
+    }
+
+    /// How the body of a request served by `choice` is taken, or why it is refused unread.
+    pub fn plan_body(&self, choice: RouteChoice, declared: DeclaredBody<'_>) -> Result<BodyPlan, ProxyError> {
+        plan_body(self.policy_of(choice), declared)
+    }
+
+    /// Steps 4-9 of the pipeline, on the route chosen for the request (never chosen again, so
+    /// the request runs under the policy it was admitted by): where the request goes, what goes
+    /// with it, the signature, the exchange, and the response head with its body.
+    pub async fn handle(
+        &self,
+        choice: RouteChoice,
+        request: IncomingRequest<'_>,
+    ) -> Result<ProxiedResponse, ProxyError> {
         let method = http::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| ProxyError::new(ErrorKind::BadMethod, "request method is not valid"))?;
         let (path, query) = split_url(request.url);
-        let (index, rest) = self.selector.select(path)?.ok_or_else(|| {
-            ProxyError::new(ErrorKind::RouteNotFound, "no proxysigv4 route matches this path")
-        })?;
+        let (index, rest) = self.rest_of_path(choice, path)?;
         check_request_path(rest)?;
+        let result = self.forward(index, method, rest, query, request).await;
+        if let Err(error) = &result {
+            self.note_failure(index, error);
+        }
+        result
+    }
+
+    /// The request, checked against route `index`'s policy, signed and sent on.
+    async fn forward(
+        &self,
+        index: usize,
+        method: http::Method,
+        rest: &str,
+        query: Option<&str>,
+        request: IncomingRequest<'_>,
+    ) -> Result<ProxiedResponse, ProxyError> {
         let route = &self.routes[index];
         check_policy(&route.policy, &method, &request.body)?;
 
@@ -134,15 +226,35 @@ impl Proxy {
         };
         sign_headers(&mut headers, route, &method, &url, payload, &credentials)?;
 
-        let started = tokio::time::Instant::now();
-        let upstream_request = upstream_request(method, uri, headers, request.body);
-        let response = forward::send(&self.clients[index], upstream_request, route.policy.timeout).await?;
-        let remaining = route.policy.timeout.saturating_sub(started.elapsed());
+        let progress = Progress::new();
+        let upstream_request = upstream_request(method, uri, headers, request.body, &progress);
+        let sent = tokio::time::Instant::now();
+        let response =
+            forward::send(&self.clients[index], upstream_request, route.policy.timeout, &progress).await?;
+        metrics::record_first_byte(&self.route_names[index], sent.elapsed());
+        let remaining = progress.time_left(route.policy.timeout);
         let rules = ResponseRules {
             pass_origin_policy: route.policy.pass_origin_policy,
             target_origin: &route.target.origin,
         };
         proxied_response(response, &rules, remaining).await
+    }
+
+    /// The chosen route and the path below its key, or the answer for a path no route serves.
+    fn rest_of_path<'p>(&self, choice: RouteChoice, path: &'p str) -> Result<(usize, &'p str), ProxyError> {
+        match choice {
+            RouteChoice::Route(index) => {
+                let rest = self.routes.get(index).and_then(|route| path.strip_prefix(route.key.as_str()));
+                match rest {
+                    Some(rest) if rest.is_empty() || rest.starts_with('/') => Ok((index, rest)),
+                    _ => Err(ProxyError::internal("the route handed over does not serve this URL")),
+                }
+            }
+            RouteChoice::NoRoute => {
+                Err(ProxyError::new(ErrorKind::RouteNotFound, "no proxysigv4 route matches this path"))
+            }
+            RouteChoice::Refused => Err(refused_spelling()),
+        }
     }
 }
 
@@ -154,15 +266,8 @@ fn check_policy(policy: &RoutePolicy, method: &http::Method, body: &IncomingBody
         return Err(ProxyError::new(ErrorKind::MethodNotAllowed, format!("this route allows only {allow}"))
             .with_header("allow", allow));
     }
-    if body.length() > policy.max_request_body_bytes {
-        return Err(ProxyError::new(
-            ErrorKind::PayloadTooLarge,
-            format!(
-                "request body is larger than this route's limit of {} bytes",
-                policy.max_request_body_bytes
-            ),
-        ));
-    }
+    // A backstop: the caller read or declared the body under the same limit.
+    check_body_length(policy, body.length())?;
     if matches!(body, IncomingBody::Streamed { .. }) && !policy.unsigned_payload {
         return Err(ProxyError::new(
             ErrorKind::Internal,
@@ -220,13 +325,14 @@ fn upstream_request(
     uri: http::Uri,
     mut headers: HeaderMap,
     body: IncomingBody,
+    progress: &Progress,
 ) -> http::Request<RequestBody> {
     let body = match body {
         IncomingBody::Buffered(bytes) => buffered_body(bytes),
         IncomingBody::Streamed { chunks, length } => {
             // hyper sends exactly this many bytes, and fails the request if the stream differs.
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
-            streamed_body(chunks)
+            streamed_body(progress.tracking(chunks))
         }
     };
     let mut request = http::Request::new(body);
@@ -299,4 +405,60 @@ async fn read_whole(mut chunks: BodyChunks, length: u64, timeout: Duration) -> R
     tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
         Err(ProxyError::new(ErrorKind::UpstreamTimeout, "upstream did not send its response body in time"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::DEFAULT_MAX_REQUEST_BODY_BYTES;
+    use serde_json::json;
+
+    fn proxy() -> Proxy {
+        Proxy::from_config(&json!({
+            "/api": "https://abc.execute-api.us-west-2.amazonaws.com/prod",
+            "/api/admin": "https://def.execute-api.us-west-2.amazonaws.com/prod",
+        }))
+        .unwrap()
+    }
+
+    fn get(url: &str) -> IncomingRequest<'_> {
+        IncomingRequest { method: "GET", url, raw_headers: &[], body: IncomingBody::Buffered(Bytes::new()) }
+    }
+
+    #[test]
+    fn the_route_is_chosen_from_the_path_as_upstreams_read_it() {
+        let proxy = proxy();
+        assert_eq!(proxy.choose_route("/api/admin/x?q=1"), RouteChoice::Route(1));
+        assert_eq!(proxy.choose_route("/api/x"), RouteChoice::Route(0));
+        assert_eq!(proxy.choose_route("/other"), RouteChoice::NoRoute);
+        assert_eq!(proxy.choose_route("/api/%61dmin/x"), RouteChoice::Refused);
+        assert_eq!(
+            proxy.policy_of(RouteChoice::NoRoute).max_request_body_bytes,
+            DEFAULT_MAX_REQUEST_BODY_BYTES
+        );
+    }
+
+    /// `handle` serves the route it is given: it never chooses again, so a request cannot be
+    /// admitted under one route's policy and forwarded under another's.
+    #[test]
+    fn handle_keeps_the_route_it_is_given() {
+        let proxy = proxy();
+        assert_eq!(proxy.rest_of_path(RouteChoice::Route(0), "/api/admin/x").unwrap(), (0, "/admin/x"));
+        assert_eq!(proxy.rest_of_path(RouteChoice::Route(1), "/api/admin/x").unwrap(), (1, "/x"));
+        let wrong = proxy.rest_of_path(RouteChoice::Route(1), "/api/x").unwrap_err();
+        assert_eq!(wrong.kind(), ErrorKind::Internal);
+        assert_eq!(
+            proxy.rest_of_path(RouteChoice::Route(9), "/api/x").unwrap_err().kind(),
+            ErrorKind::Internal
+        );
+    }
+
+    #[tokio::test]
+    async fn handle_answers_for_the_choice_it_is_given() {
+        let proxy = proxy();
+        let not_found = proxy.handle(RouteChoice::NoRoute, get("/api/x")).await.err().unwrap();
+        assert_eq!(not_found.kind(), ErrorKind::RouteNotFound);
+        let refused = proxy.handle(RouteChoice::Refused, get("/api/x")).await.err().unwrap();
+        assert_eq!(refused.kind(), ErrorKind::BadPath);
+    }
 }

@@ -59,12 +59,17 @@ impl RouteSelector {
         }
         match match_route(&self.normalised, &normalised) {
             Some((read_as, _)) if read_as == index => Ok(Some((index, rest))),
-            _ => Err(ProxyError::bad_path(
-                "request path selects another route once normalised (percent-decoding, ';' \
-                 parameters, empty segments or letter case); write it the way that route's paths are written",
-            )),
+            _ => Err(refused_spelling()),
         }
     }
+}
+
+/// Why a path is refused when its normalised form selects another route than its raw form.
+pub fn refused_spelling() -> ProxyError {
+    ProxyError::bad_path(
+        "request path selects another route once normalised (percent-decoding, ';' \
+         parameters, empty segments or letter case); write it the way that route's paths are written",
+    )
 }
 
 /// Finds the key that is the longest prefix of `path` at a segment boundary, and returns its

@@ -12,7 +12,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use http::Uri;
 
-use crate::credentials::{shared_cache, CredentialSource};
+use crate::credentials::{process_cache, CredentialSource};
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::{ErrorKind, ProxyError};
 use crate::headers::latin1_bytes;
@@ -100,7 +100,7 @@ pub async fn sign_description(
     source: &CredentialSource,
 ) -> Result<Vec<(String, String)>, ProxyError> {
     let scope = scope_of(description)?;
-    let credentials = shared_cache(source, &scope.region).credentials(DEFAULT_TIMEOUT).await?;
+    let credentials = process_cache(source, &scope.region).credentials(DEFAULT_TIMEOUT).await?;
     sign_description_with(description, &scope, &credentials)
 }
 
@@ -154,7 +154,8 @@ pub fn headers_to_send(
         headers: headers.iter().zip(signed_texts).map(|((n, _), text)| (n.as_str(), text)).collect(),
         payload: Payload::Bytes(body),
     };
-    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())?;
+    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())
+        .map_err(|e| as_caller_mistake(e, &headers))?;
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
     Ok(headers)
 }
@@ -166,6 +167,21 @@ fn not_sendable(name: &str) -> ProxyError {
         "header '{name}' is not UTF-8 as sent: header strings go out one byte per character \
          (Latin-1), so pass UTF-8 text as Buffer.from(text).toString('latin1')"
     ))
+}
+
+/// Signing fails here only on what the caller passed: a header name or value that HTTP does not
+/// allow (named, its value left out), or a URL aws-sigv4 cannot read.
+fn as_caller_mistake(error: ProxyError, headers: &[(String, String)]) -> ProxyError {
+    let invalid = headers.iter().find(|(name, value)| {
+        http::HeaderName::from_bytes(name.as_bytes()).is_err() || http::HeaderValue::from_str(value).is_err()
+    });
+    match invalid {
+        Some((name, _)) => ProxyError::bad_header(format!(
+            "header '{}' is not a valid header name and value",
+            name.escape_debug()
+        )),
+        None => ProxyError::invalid_argument("the request cannot be signed").with_source(error),
+    }
 }
 
 /// Two names that differ only in case would both be signed, but a record of headers to send can
@@ -182,8 +198,9 @@ fn refuse_repeated_names(lowercased: &[(String, String)]) -> Result<(), ProxyErr
 }
 
 fn authority_of(url: &str) -> Result<String, ProxyError> {
-    let uri: Uri = url.parse().map_err(|_| ProxyError::bad_path("url is not a valid absolute URL"))?;
-    Ok(uri.authority().ok_or_else(|| ProxyError::bad_path("url needs a host"))?.as_str().to_string())
+    let uri: Uri =
+        url.parse().map_err(|_| ProxyError::invalid_argument("url is not a valid absolute URL"))?;
+    Ok(uri.authority().ok_or_else(|| ProxyError::invalid_argument("url needs a host"))?.as_str().to_string())
 }
 
 fn scope_of(description: &RequestDescription) -> Result<SigningScope, ProxyError> {
@@ -197,7 +214,7 @@ pub fn scope_for(url: &str, service: Option<&str>, region: Option<&str>) -> Resu
     }
     let authority = authority_of(url)?;
     let inferred = infer_scope(&authority).ok_or_else(|| {
-        ProxyError::bad_path(format!(
+        ProxyError::invalid_argument(format!(
             "cannot infer the AWS service and region from host '{authority}'; pass service and region"
         ))
     })?;
@@ -264,6 +281,23 @@ mod tests {
         let iso =
             format!("{}-{}-{}T{}:{}:{}Z", &t[0..4], &t[4..6], &t[6..8], &t[9..11], &t[11..13], &t[13..15]);
         SystemTime::try_from(DateTime::from_str(&iso, Format::DateTime).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn callers_mistakes_have_their_own_kinds() {
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let scope = SigningScope { service: "execute-api".into(), region: "us-east-1".into() };
+        let url = "https://abc.execute-api.us-east-1.amazonaws.com/prod";
+        for (name, value) in [("x-a", "line\nbreak"), ("x a", "v")] {
+            let headers = vec![(name.to_string(), value.to_string())];
+            let error = headers_to_send("GET", url, headers, b"", &scope, &credentials).expect_err(name);
+            assert_eq!(error.kind(), ErrorKind::BadHeader, "{name}");
+            assert!(!error.message_with_causes().contains("break"), "{}", error.message_with_causes());
+        }
+        for url in ["https://example.com/", "/relative", "not a url"] {
+            let error = scope_for(url, None, None).expect_err(url);
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{url}");
+        }
     }
 
     /// AWS's published SigV4 test suite, "get-vanilla": the one fixed point every signer agrees on.

@@ -1,6 +1,7 @@
 //! Whatever path a client sends, an accepted request stays on the target host and, read the way
 //! the most lenient server would read it (fully percent-decoded, backslashes as slashes, dot
-//! segments resolved), under the target's base path.
+//! segments resolved, `;parameters` cut from segments as servlet containers do), under the
+//! target's base path.
 
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
@@ -32,6 +33,9 @@ fn piece() -> impl Strategy<Value = String> {
         Just("@".to_string()),
         Just(":".to_string()),
         Just("//evil.example.com".to_string()),
+        Just(";".to_string()),
+        Just("%3b".to_string()),
+        Just(";jsessionid=x".to_string()),
         "[a-z0-9]{1,3}",
     ]
 }
@@ -41,7 +45,8 @@ fn request_path() -> impl Strategy<Value = String> {
 }
 
 /// Decodes until stable (bounded), turns backslashes and look-alike dots into what lenient
-/// servers make of them, then resolves dot segments as RFC 3986 section 5.2.4 does.
+/// servers make of them, cuts `;parameters` from each segment (Tomcat and Spring read `..;x`
+/// as `..`), then resolves dot segments as RFC 3986 section 5.2.4 does.
 fn lenient_server_view(path: &str) -> String {
     let mut text = path.to_string();
     for _ in 0..8 {
@@ -53,7 +58,7 @@ fn lenient_server_view(path: &str) -> String {
     }
     let text = text.replace('\\', "/").replace('\u{FF0E}', ".");
     let mut out: Vec<&str> = Vec::new();
-    for segment in text.split('/') {
+    for segment in text.split('/').map(|s| s.split(';').next().unwrap_or_default()) {
         match segment {
             "." => {}
             ".." => {
@@ -79,6 +84,27 @@ proptest! {
                 prop_assert!(view.starts_with(BASE), "{} read as {}", uri.path(), view);
             }
         }
+    }
+
+    #[test]
+    fn a_dot_segment_with_parameters_is_refused(
+        prefix in "[a-z]{0,3}",
+        dots in prop_oneof![Just("."), Just(".."), Just("%2e%2e"), Just("%2E."), Just("%252e%252e"), Just(".%2e"), Just("\u{FF0E}\u{FF0E}")],
+        separator in prop_oneof![Just(";"), Just("%3b"), Just("%3B"), Just("%253b")],
+        parameters in "[a-zA-Z0-9=;.]{0,12}",
+    ) {
+        let path = format!("/{prefix}/{dots}{separator}{parameters}/x");
+        prop_assert!(check_request_path(&path).is_err(), "{} was accepted", path);
+    }
+
+    /// S3 keys may hold `;` anywhere; only a segment that is a dot segment before its first `;`
+    /// is refused.
+    #[test]
+    fn keys_with_semicolons_elsewhere_pass(
+        segments in prop::collection::vec("[a-zA-Z0-9_-][a-zA-Z0-9_.=-]{0,6}(;[a-zA-Z0-9_.=;-]{0,8})?", 1..5),
+    ) {
+        let path = format!("/{}", segments.join("/"));
+        prop_assert!(check_request_path(&path).is_ok(), "{} was refused", path);
     }
 
     #[test]

@@ -23,7 +23,7 @@ const RUN_TIMEOUT_MS = 120_000; // emulated start-up of Node and the addon takes
 const CHILD = `
   const { SigV4Proxy } = require('proxy-sigv4-native');
   const proxy = new SigV4Proxy({ '/demo': { target: process.env.UPSTREAM + '/base', service: 'execute-api', region: 'us-east-1' } });
-  proxy.handle({ method: 'GET', url: '/demo/items?x=1', headers: ['accept', 'application/json'] }).then((response) => {
+  proxy.handle(proxy.routeIndex('/demo/items?x=1'), { method: 'GET', url: '/demo/items?x=1', headers: ['accept', 'application/json'] }).then((response) => {
     const body = response.takeCompleteBody();
     console.log(JSON.stringify({
       arch: process.arch,

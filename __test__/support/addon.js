@@ -18,10 +18,10 @@ function useEnvironmentCredentials({ sessionToken } = {}) {
   useStaticCredentials({ ...DEMO_CREDENTIALS, sessionToken });
 }
 
-/** Sends one request through `proxy` and reads the whole answer. */
+/** Sends one request through `proxy` (on the route it chooses for `url`) and reads the whole answer. */
 async function exchange(proxy, { method = 'GET', url, headers = {}, body } = {}) {
   const rawHeaders = Object.entries(headers).flat();
-  const response = await proxy.handle({ method, url, headers: rawHeaders, body });
+  const response = await proxy.handle(proxy.routeIndex(url), { method, url, headers: rawHeaders, body });
   return {
     status: response.status,
     headers: headerObject(response.headers),

@@ -3,30 +3,37 @@
 // independent signer: the oracle the addon, plugin and demo tests assert against.
 
 const http = require('node:http');
+const https = require('node:https');
 const { verifySigV4 } = require('./sigv4-verify');
 const { respond, sendError } = require('./upstream-routes');
 
 const KEEP_ALIVE_TIMEOUT_MS = 30_000; // longer than any test, so connection counts mean reuse
 
 /**
- * @param {{ keys: Map<string,string>, strict?: boolean }} options
+ * @param {{ keys: Map<string,string>, strict?: boolean, tls?: { key: Buffer, cert: Buffer } }} options
  *   keys: accessKeyId -> secretAccessKey, read per request (tests may add keys later).
  *   strict: answer invalid signatures with 403 `{ message }` instead of serving them.
+ *   tls: serve HTTPS with this key and certificate (see test-ca.js); url is then https://.
  * @returns {Promise<{ url: string, port: number, requests: object[], connections(): number,
  *   reset(): void, close(): Promise<void> }>}
  */
-async function startVerifyingUpstream({ keys, strict = false } = {}) {
+async function startVerifyingUpstream({ keys, strict = false, tls } = {}) {
   if (!(keys instanceof Map)) throw new TypeError('startVerifyingUpstream: options.keys must be a Map');
   const requests = [];
   const sockets = new Set();
   let connectionCount = 0;
 
-  const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
+  const onRequest = (req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) sendError(res, 500, `verifying upstream failed: ${err.message}`);
       else res.destroy(err);
     });
-  });
+  };
+  const server = tls
+    ? https.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, key: tls.key, cert: tls.cert }, onRequest)
+    : http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, onRequest);
+  // A client that refuses the certificate ends the handshake: expected in TLS tests.
+  server.on('tlsClientError', () => undefined);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000; // must exceed keepAliveTimeout
 
@@ -73,7 +80,7 @@ async function startVerifyingUpstream({ keys, strict = false } = {}) {
   const { port } = server.address();
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     /** TCP connections accepted since start (or the last reset()). */

@@ -55,11 +55,24 @@ export interface Config {
     };
 
     /**
+     * How often credentials without an expiry (static keys from the environment or the shared
+     * credentials file, `credential_process` output without `Expiration`) are read again, as a
+     * duration string (`'15m'`, `'PT15M'`; at least 1 second). A key rotated on disk, or written by an agent
+     * such as Vault's, is then used without a restart. The re-read runs in the background; a
+     * failed one keeps the current keys and is retried with backoff. Credentials with an expiry
+     * (STS, IRSA, ECS, IMDS, SSO) are refreshed ahead of it regardless. Default: 15 minutes, as
+     * in the AWS SDKs.
+     */
+    credentialRereadInterval?: string;
+
+    /**
      * One route. The key is the route path (starting with `/`); the value is either the target
      * URL (short form: http or https, signed with the default credentials) or an object
      * (expanded form). `boolean | undefined` and the object of routes are in the union only
-     * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`
-     * and `endpoints`; a route is never a boolean or an object of routes.
+     * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`,
+     * `endpoints` and `credentialRereadInterval`; a route is never a boolean, a duration or an
+     * object of routes. (The duration is a string here: an object form in this union would
+     * hide the routes' secret header values from Backstage's schema.)
      */
     [route: string]:
       | boolean
@@ -168,8 +181,9 @@ interface ProxySigV4Route {
   credentials?: 'require' | 'dangerously-allow-unauthenticated';
   /**
    * How long to wait for the upstream's response headers (504 after that), as a Backstage
-   * duration: `'30s'`, `'PT30S'` or `{ seconds: 30 }`. The body may stream for longer.
-   * Default: 30 seconds.
+   * duration: `'30s'`, `'PT30S'` or `{ seconds: 30 }`. While a streamed upload is being sent
+   * it counts from the last chunk, so a long upload that keeps moving is not cut. The response
+   * body may stream for longer. Default: 30 seconds.
    */
   timeout?: string | HumanDuration;
   /**
@@ -177,6 +191,15 @@ interface ProxySigV4Route {
    * duration. Default: 10 seconds.
    */
   connectTimeout?: string | HumanDuration;
+  /**
+   * Path of a PEM file of CA certificates this route trusts beyond the bundled Mozilla roots,
+   * the system store and the bundles named by `NODE_EXTRA_CA_CERTS` / `AWS_CA_BUNDLE`: for an
+   * upstream behind a private CA. Read at startup (and on a config change); a missing file or
+   * one without certificates stops the backend. Certificates are still checked against the
+   * target's host. Only for https targets. Relative paths are from the backend's working
+   * directory. Default: none.
+   */
+  caFile?: string;
   /**
    * How long a request waits for AWS credentials when none are cached (an STS AssumeRole, a
    * container or instance metadata call), as a Backstage duration; after that it is answered

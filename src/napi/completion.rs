@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::*;
 use napi::sys;
 
+use super::error::to_js_error;
+use crate::error::ProxyError;
+
 /// What a pending promise is settled with when its task ends without an answer (it panicked,
 /// or the runtime shut down).
 const NO_ANSWER: &str = "the proxy task ended without an answer";
@@ -175,12 +178,15 @@ unsafe extern "C" fn settle_on_js_thread<T: ToNapiValue + Send + 'static>(
     completions.settled(env);
     unsafe {
         let value = match answer {
-            Ok(value) => T::to_napi_value(env, value),
-            Err(reason) => Err(Error::new(Status::GenericFailure, reason)),
+            Ok(value) => T::to_napi_value(env, value).map_err(|e| e.reason),
+            Err(reason) => Err(reason.to_string()),
         };
         match value {
             Ok(value) => sys::napi_resolve_deferred(env, deferred, value),
-            Err(error) => sys::napi_reject_deferred(env, deferred, JsError::from(error).into_value(env)),
+            Err(reason) => {
+                let error = to_js_error(ProxyError::internal(reason));
+                sys::napi_reject_deferred(env, deferred, JsError::from(error).into_value(env))
+            }
         };
     }
 }

@@ -8,12 +8,16 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
+use super::arg::Arg;
 use super::completion::Completions;
-use super::error::map_error;
+use super::error::{error_info, ProxyErrorInfo};
+use super::guard::guarded;
+use crate::config::Route;
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{until_cancelled, BodyChunks, BoxError};
 use crate::policy::CallerCredentials;
 use crate::proxy::{IncomingBody, IncomingRequest, ProxiedResponse, Proxy, ResponseBody};
+use crate::request_plan::{check_body_length, BodyPlan, DeclaredBody, RouteChoice};
 
 /// A request as the Backstage router received it.
 #[napi(object)]
@@ -25,18 +29,6 @@ pub struct ProxyRequest {
     pub headers: Vec<String>,
     /// The request body, byte for byte as received. Omit for none.
     pub body: Option<Buffer>,
-}
-
-/// Why the proxy answered by itself instead of with the upstream's response.
-#[napi(object)]
-#[derive(Clone)]
-pub struct ProxyErrorInfo {
-    /// The Backstage error name for the status, e.g. `InputError`, `ServiceUnavailableError`.
-    pub name: String,
-    /// A stable machine code, e.g. `BAD_PATH`, `UPSTREAM_TIMEOUT`.
-    pub code: String,
-    /// A message safe to return and log: never holds credentials, tokens or bodies.
-    pub message: String,
 }
 
 /// What the router needs to know about a route before it reads a request body.
@@ -54,10 +46,65 @@ pub struct RouteInfo {
     pub stream_request_body: bool,
 }
 
+impl RouteInfo {
+    fn of(route: &Route) -> Self {
+        RouteInfo {
+            key: route.key.clone(),
+            credentials: match route.policy.caller_credentials {
+                CallerCredentials::Inherit => None,
+                CallerCredentials::Require => Some("require".to_string()),
+                CallerCredentials::DangerouslyAllowUnauthenticated => {
+                    Some("dangerously-allow-unauthenticated".to_string())
+                }
+            },
+            max_request_body_bytes: route.policy.max_request_body_bytes as f64,
+            stream_request_body: route.policy.unsigned_payload,
+        }
+    }
+}
+
+/// What is decided about a request before its body is read.
+#[napi(object)]
+pub struct RequestPlan {
+    /// The route serving the request, to hand back to `handle` or `handleStream` unchanged (see
+    /// `routeIndex`): its index in `routeInfos`, or negative when no route serves the path.
+    pub route: i32,
+    /// Read the body whole, up to this many bytes; past them, `bodyRefusal` has the answer.
+    pub body_limit: f64,
+    /// Set when the body is to stream to `handleStream` instead: its declared length.
+    pub stream_length: Option<f64>,
+    /// Set when the request is refused before its body is read (411, 413 from the
+    /// content-length): the answer, once the caller's credentials are checked.
+    pub refusal: Option<ProxyErrorInfo>,
+}
+
+/// A route choice as JavaScript holds it: an index into `routeInfos`, or a negative number.
+const NO_ROUTE: i32 = -1;
+const REFUSED_PATH: i32 = -2;
+
+fn choice_to_js(choice: RouteChoice) -> i32 {
+    match choice {
+        RouteChoice::Route(index) => index as i32,
+        RouteChoice::NoRoute => NO_ROUTE,
+        RouteChoice::Refused => REFUSED_PATH,
+    }
+}
+
+fn choice_from_js(route: i32, proxy: &Proxy) -> std::result::Result<RouteChoice, ProxyError> {
+    match route {
+        NO_ROUTE => Ok(RouteChoice::NoRoute),
+        REFUSED_PATH => Ok(RouteChoice::Refused),
+        index if index >= 0 && proxy.route(index as usize).is_some() => {
+            Ok(RouteChoice::Route(index as usize))
+        }
+        _ => Err(ProxyError::invalid_argument(format!("{route} is not a route of this proxy"))),
+    }
+}
+
 /// A proxy over the routes of one `proxysigv4` config.
 #[napi]
 pub struct SigV4Proxy {
-    inner: Arc<Proxy>,
+    pub(super) inner: Arc<Proxy>,
     /// Settles the promises `handle` and `handleStream` return.
     completions: Arc<Completions<ProxyResponse>>,
 }
@@ -69,65 +116,116 @@ impl SigV4Proxy {
     #[napi(constructor)]
     pub fn new(
         env: &Env,
-        #[napi(ts_arg_type = "object | null | undefined")] config: Option<serde_json::Value>,
+        #[napi(ts_arg_type = "object | null | undefined")] config: Arg<Option<serde_json::Value>>,
     ) -> Result<Self, String> {
-        let config = config.unwrap_or(serde_json::Value::Null);
-        let proxy = Proxy::from_config(&config).map_err(map_error)?;
-        let completions =
-            Completions::new(env).map_err(|e| napi::Error::new("INTERNAL".to_string(), e.reason))?;
-        Ok(Self { inner: Arc::new(proxy), completions })
-    }
-
-    /// The route a request URL (`/route/rest?query`, below the mount point) belongs to, with what
-    /// the router must know before it reads the body; `null` when no route matches.
-    #[napi]
-    pub fn route_for(&self, url: String) -> Option<RouteInfo> {
-        let route = self.inner.route_for(&url)?;
-        Some(RouteInfo {
-            key: route.key.clone(),
-            credentials: match route.policy.caller_credentials {
-                CallerCredentials::Inherit => None,
-                CallerCredentials::Require => Some("require".to_string()),
-                CallerCredentials::DangerouslyAllowUnauthenticated => {
-                    Some("dangerously-allow-unauthenticated".to_string())
-                }
-            },
-            max_request_body_bytes: route.policy.max_request_body_bytes as f64,
-            stream_request_body: route.policy.unsigned_payload,
+        guarded("new SigV4Proxy", || {
+            let config = config.get()?.unwrap_or(serde_json::Value::Null);
+            let proxy = Proxy::from_config(&config)?;
+            let completions = Completions::new(env).map_err(|e| ProxyError::internal(e.reason))?;
+            Ok(Self { inner: Arc::new(proxy), completions })
         })
     }
 
-    /// Where in `routeInfos` the route a request URL belongs to is; -1 when no route matches.
-    /// `routeFor` without building an object: for a caller that keeps `routeInfos`.
+    /// The route a request URL (`/route/rest?query`, below the mount point) belongs to, with what
+    /// the router must know before it reads the body; `null` when no route serves it.
     #[napi]
-    pub fn route_index(&self, url: String) -> i32 {
-        self.inner.route_index(&url).map_or(-1, |index| index as i32)
+    pub fn route_for(
+        &self,
+        #[napi(ts_arg_type = "string")] url: Arg<String>,
+    ) -> Result<Option<RouteInfo>, String> {
+        guarded("SigV4Proxy.routeFor", || {
+            Ok(match self.inner.choose_route(&url.get()?) {
+                RouteChoice::Route(index) => self.inner.route(index).map(RouteInfo::of),
+                RouteChoice::NoRoute | RouteChoice::Refused => None,
+            })
+        })
+    }
+
+    /// The route a request URL is served by: its index in `routeInfos`; -1 when no route matches
+    /// the path, -2 when the path's spelling is refused (it selects another route once
+    /// normalised). `handle` answers 404 or 400 for those.
+    #[napi]
+    pub fn route_index(&self, #[napi(ts_arg_type = "string")] url: Arg<String>) -> Result<i32, String> {
+        guarded("SigV4Proxy.routeIndex", || Ok(choice_to_js(self.inner.choose_route(&url.get()?))))
+    }
+
+    /// The route a request is served by and how to take its body, decided once from the URL and
+    /// the body's declared framing: `contentLength` is the `content-length` header, `chunked`
+    /// whether a `transfer-encoding` header came. Hand `route` to `handle` or `handleStream`.
+    #[napi]
+    pub fn plan_request(
+        &self,
+        #[napi(ts_arg_type = "string")] url: Arg<String>,
+        #[napi(ts_arg_type = "string | undefined | null")] content_length: Arg<Option<String>>,
+        #[napi(ts_arg_type = "boolean | undefined | null")] chunked: Arg<Option<bool>>,
+    ) -> Result<RequestPlan, String> {
+        guarded("SigV4Proxy.planRequest", || {
+            let (url, content_length) = (url.get()?, content_length.get()?);
+            let declared = DeclaredBody {
+                content_length: content_length.as_deref(),
+                chunked: chunked.get()?.unwrap_or(false),
+            };
+            let choice = self.inner.choose_route(&url);
+            let limit = self.inner.policy_of(choice).max_request_body_bytes as f64;
+            let (stream_length, refusal) = match self.inner.plan_body(choice, declared) {
+                Ok(BodyPlan::Read { .. }) => (None, None),
+                Ok(BodyPlan::Stream { length }) => (Some(length as f64), None),
+                Err(error) => (None, Some(error_info(&error))),
+            };
+            Ok(RequestPlan { route: choice_to_js(choice), body_limit: limit, stream_length, refusal })
+        })
+    }
+
+    /// The answer to a body of `length` bytes for the request's `route` (from `planRequest`);
+    /// `null` when the route takes it.
+    #[napi]
+    pub fn body_refusal(
+        &self,
+        #[napi(ts_arg_type = "number")] route: Arg<i32>,
+        #[napi(ts_arg_type = "number")] length: Arg<f64>,
+    ) -> Result<Option<ProxyErrorInfo>, String> {
+        guarded("SigV4Proxy.bodyRefusal", || {
+            let choice = choice_from_js(route.get()?, &self.inner)?;
+            let policy = self.inner.policy_of(choice);
+            Ok(check_body_length(policy, length.get()?.max(0.0) as u64).err().map(|e| error_info(&e)))
+        })
     }
 
     /// Every route with its caller-credentials policy, e.g. to register auth policies at startup.
     #[napi(getter)]
-    pub fn route_infos(&self) -> Vec<RouteInfo> {
-        self.inner.route_keys().iter().filter_map(|key| self.route_for(key.clone())).collect()
+    pub fn route_infos(&self) -> Result<Vec<RouteInfo>, String> {
+        guarded("SigV4Proxy.routeInfos", || {
+            Ok((0..self.inner.route_keys().len())
+                .filter_map(|i| self.inner.route(i))
+                .map(RouteInfo::of)
+                .collect())
+        })
     }
 
     /// The configured route keys, e.g. `['/service-a']`.
     #[napi(getter)]
-    pub fn routes(&self) -> Vec<String> {
-        self.inner.route_keys().to_vec()
+    pub fn routes(&self) -> Result<Vec<String>, String> {
+        guarded("SigV4Proxy.routes", || Ok(self.inner.route_keys().to_vec()))
     }
 
-    /// Proxies one request. Resolves with the upstream's status and headers while its body is
-    /// still streaming; proxy failures resolve too, with `error` set and `status` the HTTP status
-    /// to answer. `cancel` abandons the exchange (e.g. when the client disconnects).
+    /// Proxies one request on the route `planRequest` chose for it (never chosen again).
+    /// Resolves with the upstream's status and headers while its body is still streaming; proxy
+    /// failures resolve too, with `error` set and `status` the HTTP status to answer. `cancel`
+    /// abandons the exchange (e.g. when the client disconnects).
     #[napi(ts_return_type = "Promise<ProxyResponse>")]
     pub fn handle<'env>(
         &self,
         env: &'env Env,
-        request: ProxyRequest,
+        #[napi(ts_arg_type = "number")] route: Arg<i32>,
+        #[napi(ts_arg_type = "ProxyRequest")] request: Arg<ProxyRequest>,
         cancel: Option<&CancelSignal>,
-    ) -> Result<PromiseRaw<'env, ProxyResponse>> {
-        let body = request.body.as_deref().map(Bytes::copy_from_slice).unwrap_or_default();
-        self.exchange(env, request, IncomingBody::Buffered(body), cancel)
+    ) -> Result<PromiseRaw<'env, ProxyResponse>, String> {
+        guarded("SigV4Proxy.handle", || {
+            let choice = choice_from_js(route.get()?, &self.inner)?;
+            let request = request.get()?;
+            let body = request.body.as_deref().map(Bytes::copy_from_slice).unwrap_or_default();
+            self.exchange(env, choice, request, IncomingBody::Buffered(body), cancel)
+        })
     }
 
     /// Like `handle`, for a route with `unsignedPayload`: the request body streams from `body`
@@ -136,34 +234,46 @@ impl SigV4Proxy {
     pub fn handle_stream<'env>(
         &self,
         env: &'env Env,
-        request: ProxyRequest,
-        content_length: f64,
+        #[napi(ts_arg_type = "number")] route: Arg<i32>,
+        #[napi(ts_arg_type = "ProxyRequest")] request: Arg<ProxyRequest>,
+        #[napi(ts_arg_type = "number")] content_length: Arg<f64>,
         body: ReadableStream<Uint8Array>,
         cancel: Option<&CancelSignal>,
-    ) -> Result<PromiseRaw<'env, ProxyResponse>> {
-        let chunks = body.read()?.map(|chunk| {
-            chunk.map(|c| Bytes::copy_from_slice(&c)).map_err(|e| BoxError::from(e.reason.clone()))
-        });
-        let body = IncomingBody::Streamed { chunks: Box::pin(chunks), length: content_length as u64 };
-        self.exchange(env, request, body, cancel)
+    ) -> Result<PromiseRaw<'env, ProxyResponse>, String> {
+        guarded("SigV4Proxy.handleStream", || {
+            let choice = choice_from_js(route.get()?, &self.inner)?;
+            let (request, length) = (request.get()?, content_length.get()?);
+            let chunks = body
+                .read()
+                .map_err(|e| ProxyError::internal(format!("could not read the body stream: {}", e.reason)))?
+                .map(|chunk| {
+                    chunk.map(|c| Bytes::copy_from_slice(&c)).map_err(|e| BoxError::from(e.reason.clone()))
+                });
+            let body = IncomingBody::Streamed { chunks: Box::pin(chunks), length: length as u64 };
+            self.exchange(env, choice, request, body, cancel)
+        })
     }
 
     /// Runs the exchange on the Tokio runtime and settles the returned promise with its answer.
     fn exchange<'env>(
         &self,
         env: &'env Env,
+        choice: RouteChoice,
         request: ProxyRequest,
         body: IncomingBody,
         cancel: Option<&CancelSignal>,
-    ) -> Result<PromiseRaw<'env, ProxyResponse>> {
-        let (settler, promise) = self.completions.promise(env)?;
+    ) -> std::result::Result<PromiseRaw<'env, ProxyResponse>, ProxyError> {
+        let (settler, promise) = self
+            .completions
+            .promise(env)
+            .map_err(|e| ProxyError::internal(format!("could not create a promise: {}", e.reason)))?;
         let proxy = self.inner.clone();
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         let ProxyRequest { method, url, headers, .. } = request;
         napi::bindgen_prelude::spawn(async move {
             let incoming = IncomingRequest { method: &method, url: &url, raw_headers: &headers, body };
             let answer = tokio::select! {
-                result = proxy.handle(incoming) => result,
+                result = proxy.handle(choice, incoming) => result,
                 _ = token.cancelled() => Err(ProxyError::new(ErrorKind::Cancelled, "the client went away")),
             };
             settler.resolve(match answer {
@@ -196,19 +306,15 @@ impl ProxyResponse {
     }
 
     fn from_error(error: &ProxyError) -> Self {
-        let kind = error.kind();
+        let info = error_info(error);
         Self {
-            status: kind.http_status().into(),
+            status: info.status,
             headers: error
                 .headers()
                 .iter()
                 .flat_map(|(name, value)| [name.to_string(), value.clone()])
                 .collect(),
-            error: Some(ProxyErrorInfo {
-                name: kind.backstage_name().to_string(),
-                code: kind.code().to_string(),
-                message: error.message_with_causes(),
-            }),
+            error: Some(info),
             complete_body: None,
             body: None,
         }
@@ -219,43 +325,48 @@ impl ProxyResponse {
 impl ProxyResponse {
     /// The HTTP status to answer with.
     #[napi(getter)]
-    pub fn status(&self) -> u32 {
-        self.status
+    pub fn status(&self) -> Result<u32, String> {
+        guarded("ProxyResponse.status", || Ok(self.status))
     }
 
     /// Response headers as flat `[name, value, ...]`; names may repeat. Hop-by-hop headers and
     /// Set-Cookie are already removed.
     #[napi(getter)]
-    pub fn headers(&self) -> Vec<String> {
-        self.headers.clone()
+    pub fn headers(&self) -> Result<Vec<String>, String> {
+        guarded("ProxyResponse.headers", || Ok(self.headers.clone()))
     }
 
     /// Set when the proxy answered by itself (then there is no body, and headers hold only what
     /// the error response needs, such as `Allow` with a 405).
     #[napi(getter)]
-    pub fn error(&self) -> Option<ProxyErrorInfo> {
-        self.error.clone()
+    pub fn error(&self) -> Result<Option<ProxyErrorInfo>, String> {
+        guarded("ProxyResponse.error", || Ok(self.error.clone()))
     }
 
     /// The whole body, when the upstream declared a small one (up to 64 KiB): then there is no
     /// stream to take. Can be taken once.
     #[napi(ts_return_type = "Buffer | null")]
-    pub fn take_complete_body(&mut self) -> Option<Chunk> {
-        self.complete_body.take().map(Chunk)
+    pub fn take_complete_body(&mut self) -> Result<Option<Chunk>, String> {
+        guarded("ProxyResponse.takeCompleteBody", || Ok(self.complete_body.take().map(Chunk)))
     }
 
     /// The body as a `ReadableStream` that pulls from the upstream as it is read, so
     /// backpressure reaches the upstream. Can be taken once. Cancelling the stream drops the
     /// upstream request. It errors if the upstream fails mid-body.
     #[napi(ts_return_type = "ReadableStream<Uint8Array> | null")]
-    pub fn take_body<'env>(&mut self, env: &'env Env) -> Result<Option<ReadableStream<'env, Chunk>>> {
-        let Some(body) = self.body.take() else {
-            return Ok(None);
-        };
-        let chunks = body.map(|chunk| {
-            chunk.map(Chunk).map_err(|e| Error::new(Status::GenericFailure, e.message_with_causes()))
-        });
-        ReadableStream::new(env, chunks).map(Some)
+    pub fn take_body<'env>(&mut self, env: &'env Env) -> Result<Option<ReadableStream<'env, Chunk>>, String> {
+        guarded("ProxyResponse.takeBody", || {
+            let Some(body) = self.body.take() else {
+                return Ok(None);
+            };
+            // A stream's error can carry only a napi status; the message names the failure.
+            let chunks = body.map(|chunk| {
+                chunk.map(Chunk).map_err(|e| Error::new(Status::GenericFailure, e.message_with_causes()))
+            });
+            ReadableStream::new(env, chunks)
+                .map(Some)
+                .map_err(|e| ProxyError::internal(format!("could not create the body stream: {}", e.reason)))
+        })
     }
 }
 
@@ -294,12 +405,15 @@ pub struct CancelSignal {
 #[napi]
 impl CancelSignal {
     #[napi(constructor)]
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new() -> Result<Self, String> {
+        guarded("new CancelSignal", || Ok(Self::default()))
     }
 
     #[napi]
-    pub fn cancel(&self) {
-        self.token.cancel();
+    pub fn cancel(&self) -> Result<(), String> {
+        guarded("CancelSignal.cancel", || {
+            self.token.cancel();
+            Ok(())
+        })
     }
 }

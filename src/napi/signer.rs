@@ -6,11 +6,14 @@ use aws_credential_types::Credentials;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::error::map_error;
+use super::arg::Arg;
+use super::error::to_js_rejection;
+use super::guard::guarded;
 use super::js_text::{HeaderRecord, HeadersOut, Text};
 use crate::config::DEFAULT_ROLE_SESSION_NAME;
 use crate::credentials::{AssumeRole, CredentialSource};
 use crate::endpoint::SigningScope;
+use crate::error::ProxyError;
 use crate::signing::{
     headers_to_send, scope_for, sign_description, sign_description_now, RequestDescription,
 };
@@ -78,34 +81,46 @@ fn split_input(input: SignRequestInput) -> (RequestDescription, Option<StaticCre
 
 /// Signs a request with the same credentials, caches and rules the proxy uses. Resolves to
 /// every header to send: the given ones, `host`, `x-amz-date`, `authorization`, and
-/// `x-amz-security-token` when the credentials carry a session token.
+/// `x-amz-security-token` when the credentials carry a session token. Rejects with an error
+/// whose `code` is the stable code (e.g. `INVALID_ARGUMENT`, `CREDENTIALS_UNAVAILABLE`).
 #[napi(ts_return_type = "Promise<Record<string, string>>")]
-pub fn sign_request(env: &Env, input: SignRequestInput) -> Result<AsyncBlock<HashMap<String, String>>> {
-    let (description, credentials, source) = split_input(input);
-    AsyncBlockBuilder::new(async move {
-        let signed = match credentials {
-            Some(credentials) => sign_description_now(&description, &credentials.into()),
-            None => sign_description(&description, &source).await,
+pub fn sign_request(
+    env: &Env,
+    #[napi(ts_arg_type = "SignRequestInput")] input: Arg<SignRequestInput>,
+) -> Result<AsyncBlock<HashMap<String, String>>, String> {
+    guarded("signRequest", || {
+        // A bad argument rejects too: callers of a promise look for failures there.
+        let input = input.get().map(split_input);
+        let signing = async move {
+            Ok(match input {
+                Err(error) => Err(error),
+                Ok((description, Some(credentials), _)) => {
+                    sign_description_now(&description, &credentials.into())
+                }
+                Ok((description, None, source)) => sign_description(&description, &source).await,
+            })
         };
-        // Async errors carry only a napi status, so the stable code leads the message.
-        signed.map(|headers| headers.into_iter().collect()).map_err(|e| {
-            let e = map_error(e);
-            Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason))
+        AsyncBlockBuilder::build_with_map(env, signing, |env, signed| match signed {
+            Ok(headers) => Ok(headers.into_iter().collect()),
+            Err(error) => Err(to_js_rejection(env, error)),
         })
+        .map_err(|e| ProxyError::internal(format!("could not start signing: {}", e.reason)))
     })
-    .build(env)
 }
 
 /// Signs a request at once with the given `credentials` (required), on the calling thread.
 /// Returns the same headers as `signRequest`.
-#[napi]
-pub fn sign_request_sync(input: SignRequestInput) -> Result<HashMap<String, String>, String> {
-    let (description, credentials, _) = split_input(input);
-    let credentials = credentials.ok_or_else(|| {
-        napi::Error::new("INVALID_ARGUMENT".to_string(), "signRequestSync needs credentials".to_string())
-    })?;
-    let headers = sign_description_now(&description, &credentials.into()).map_err(map_error)?;
-    Ok(headers.into_iter().collect())
+#[napi(ts_return_type = "Record<string, string>")]
+pub fn sign_request_sync(
+    #[napi(ts_arg_type = "SignRequestInput")] input: Arg<SignRequestInput>,
+) -> Result<HashMap<String, String>, String> {
+    guarded("signRequestSync", || {
+        let (description, credentials, _) = split_input(input.get()?);
+        let credentials =
+            credentials.ok_or_else(|| ProxyError::invalid_argument("signRequestSync needs credentials"))?;
+        let headers = sign_description_now(&description, &credentials.into())?;
+        Ok(headers.into_iter().collect())
+    })
 }
 
 /// What a `Signer` signs with.
@@ -132,19 +147,22 @@ pub struct Signer {
 #[napi]
 impl Signer {
     #[napi(constructor)]
-    pub fn new(options: SignerOptions) -> Self {
-        let fixed_scope = match (&options.service, &options.region) {
-            (Some(service), Some(region)) => {
-                Some(SigningScope { service: service.clone(), region: region.clone() })
-            }
-            _ => None,
-        };
-        Signer {
-            credentials: options.credentials.into(),
-            service: options.service,
-            region: options.region,
-            fixed_scope,
-        }
+    pub fn new(#[napi(ts_arg_type = "SignerOptions")] options: Arg<SignerOptions>) -> Result<Self, String> {
+        guarded("new Signer", || {
+            let options = options.get()?;
+            let fixed_scope = match (&options.service, &options.region) {
+                (Some(service), Some(region)) => {
+                    Some(SigningScope { service: service.clone(), region: region.clone() })
+                }
+                _ => None,
+            };
+            Ok(Signer {
+                credentials: options.credentials.into(),
+                service: options.service,
+                region: options.region,
+                fixed_scope,
+            })
+        })
     }
 
     /// Every header to send: the given ones, `host`, `x-amz-date`, `authorization`, and
@@ -156,25 +174,25 @@ impl Signer {
     )]
     pub fn sign(
         &self,
-        method: Text,
-        url: Text,
-        headers: Option<HeaderRecord>,
-        body: Option<&[u8]>,
+        method: Arg<Text>,
+        url: Arg<Text>,
+        headers: Arg<Option<HeaderRecord>>,
+        body: Arg<Option<&[u8]>>,
     ) -> Result<HeadersOut, String> {
-        let (Text(method), Text(url)) = (method, url);
-        let inferred;
-        let scope = match &self.fixed_scope {
-            Some(scope) => scope,
-            None => {
-                inferred =
-                    scope_for(&url, self.service.as_deref(), self.region.as_deref()).map_err(map_error)?;
-                &inferred
-            }
-        };
-        let headers = headers.map(|h| h.0).unwrap_or_default();
-        let signed =
-            headers_to_send(&method, &url, headers, body.unwrap_or_default(), scope, &self.credentials)
-                .map_err(map_error)?;
-        Ok(HeadersOut(signed))
+        guarded("Signer.sign", || {
+            let (Text(method), Text(url)) = (method.get()?, url.get()?);
+            let inferred;
+            let scope = match &self.fixed_scope {
+                Some(scope) => scope,
+                None => {
+                    inferred = scope_for(&url, self.service.as_deref(), self.region.as_deref())?;
+                    &inferred
+                }
+            };
+            let headers = headers.get()?.map(|h| h.0).unwrap_or_default();
+            let body = body.get()?.unwrap_or_default();
+            let signed = headers_to_send(&method, &url, headers, body, scope, &self.credentials)?;
+            Ok(HeadersOut(signed))
+        })
     }
 }

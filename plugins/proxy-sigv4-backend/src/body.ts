@@ -1,56 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/**
- * Largest request body the proxy reads into memory (the addon signs the whole body), for paths no
- * route matches; routes have their own `maxRequestBodyBytes` (same default, set by the addon).
- */
-export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
-
-/** 413: the request body is larger than the limit. Shaped like the errors of @backstage/errors. */
-export class PayloadTooLargeError extends Error {
-  readonly statusCode = 413;
-  /** The addon's code for the same refusal (it also checks, as a backstop). */
-  readonly code = 'PAYLOAD_TOO_LARGE';
-
-  constructor(limit: number) {
-    super(`Request body is larger than the limit of ${limit} bytes`);
-    this.name = 'PayloadTooLargeError';
-  }
-}
-
-/**
- * 411: a body to stream (a route with `unsignedPayload`) must declare its length: the upstream
- * is sent exactly `content-length` bytes, announced before the first one is read.
- */
-export class LengthRequiredError extends Error {
-  readonly statusCode = 411;
-  readonly code = 'LENGTH_REQUIRED';
-
-  constructor() {
-    super('This route streams request bodies: send a content-length header (chunked bodies are refused)');
-    this.name = 'LengthRequiredError';
-  }
-}
-
-/**
- * The length of a request body that will be streamed, not read: its `content-length`, checked
- * against `limit` before a byte is read. `undefined` for a request without a body (neither
- * content-length nor transfer-encoding). Throws LengthRequiredError for a body of unknown
- * length, PayloadTooLargeError above the limit.
- */
-export function declaredBodyLength(req: IncomingMessage, limit: number): number | undefined {
-  const declared = req.headers['content-length'];
-  if (declared === undefined) {
-    if (req.headers['transfer-encoding'] !== undefined) throw new LengthRequiredError();
-    return undefined;
-  }
-  // Node's parser already refuses malformed and conflicting lengths; this is a backstop.
-  const length = Number(declared);
-  if (!Number.isSafeInteger(length) || length < 0) throw new LengthRequiredError();
-  if (length > limit) throw new PayloadTooLargeError(limit);
-  return length;
-}
-
 /** The client went away while its body was being read: there is nobody left to answer. */
 export class ClientClosedError extends Error {
   constructor() {
@@ -60,16 +9,16 @@ export class ClientClosedError extends Error {
 }
 
 /**
- * Reads the raw request body, whatever its content type, as one Buffer (undefined when empty).
- * Rejects early from `content-length` and again while reading, so no more than `limit` bytes
- * are ever held. On overflow it stops reading (the caller answers 413 and closes the
- * connection, so the rest of the body is never drained).
+ * Reads the raw request body, whatever its content type, as one Buffer (undefined when empty),
+ * holding no more than `limit` bytes: past them it stops reading and rejects with
+ * `tooLarge(bytesSoFar)` (the addon's answer; the caller drains the rest after answering). A
+ * declared length over the limit was refused before this is called.
  */
-export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new PayloadTooLargeError(limit));
-  }
+export function readRawBody(
+  req: IncomingMessage,
+  limit: number,
+  tooLarge: (length: number) => Error,
+): Promise<Buffer | undefined> {
   if (req.readableEnded || hasNoBody(req)) {
     return Promise.resolve(undefined);
   }
@@ -88,7 +37,7 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
         cleanup();
         req.pause();
         chunks.length = 0;
-        reject(new PayloadTooLargeError(limit));
+        reject(tooLarge(size));
         return;
       }
       chunks.push(chunk);
@@ -189,7 +138,7 @@ export function streamRequestBody(req: IncomingMessage, res: ServerResponse): St
 const DISCARD_LINGER_MS = 5_000;
 
 /**
- * After refusing a body (411, 413, or an answer the upstream gave before reading it all), reads
+ * After refusing a body (411 or 413 from the addon, or an answer the upstream gave before reading it all), reads
  * and drops the rest instead of closing at once: closing a socket with unread input resets the
  * connection, and the client may then lose the answer itself. A client that keeps sending longer
  * than DISCARD_LINGER_MS after the answer loses its connection.

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { ConfigReader } from '@backstage/config';
 import { loadConfigSchema } from '@backstage/config-loader';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
-import { USER_TOKEN, bearer, errorBody, routeTo, startProxyBackend, startUpstream } from './testing/harness';
-import type { VerifyingUpstream } from './testing/harness';
+import { USER_TOKEN, bearer, errorBody, makeTestCa, routeTo, startProxyBackend, startUpstream } from './testing/harness';
+import type { TestCa, VerifyingUpstream } from './testing/harness';
 
 // Short-form targets must be AWS host names (service and region are inferred from the host);
 // tests never send a request to them.
@@ -202,6 +202,7 @@ function policyErrors(): Array<[string, Record<string, unknown>, RegExp]> {
     ['timeout', 'banana'],
     ['connectTimeout', '0s'],
     ['maxRequestBodyBytes', 0],
+    ['caFile', ''],
   ];
   return bad.map(([key, value]) => [
     `${key}: ${JSON.stringify(value)}`,
@@ -211,6 +212,12 @@ function policyErrors(): Array<[string, Record<string, unknown>, RegExp]> {
 }
 
 describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
+  let ca: TestCa;
+  before(() => {
+    ca = makeTestCa();
+  });
+  after(() => ca?.cleanup());
+
   it('accepts every route key, also under endpoints, where header values are secret too', async () => {
     const schema = await loadConfigSchema({
       dependencies: [],
@@ -228,8 +235,9 @@ describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
       credentialTimeout: '5s',
       responseHeaders: { passOriginPolicy: false },
       headers: { 'x-api-key': 'value-1' },
+      caFile: ca.caFile,
     };
-    const data = { proxysigv4: { '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };
+    const data = { proxysigv4: { credentialRereadInterval: '15m', '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };
     // process() validates against the schema and throws on a violation.
     const [secret] = schema.process([{ data, context: 'test' }], { visibility: ['secret'] });
     assert.deepEqual(secret.data, {

@@ -1,5 +1,23 @@
 import type { Request, Response } from 'express';
 import { serializeError } from '@backstage/errors';
+import type { ProxyErrorInfo } from 'proxy-sigv4-native';
+
+/**
+ * An answer the addon decided before the upstream was asked (e.g. 411, 413 for the body), thrown
+ * so it reaches Backstage's error JSON like any other error. Status, name, code and message are
+ * the addon's: none of them is decided here.
+ */
+export class ProxyRefusal extends Error {
+  readonly statusCode: number;
+  readonly code: string;
+
+  constructor(info: ProxyErrorInfo) {
+    super(info.message);
+    this.name = info.name;
+    this.statusCode = info.status;
+    this.code = info.code;
+  }
+}
 
 /** The JSON body Backstage's error middleware (MiddlewareFactory.error) answers with. */
 export interface BackstageErrorBody {
@@ -11,7 +29,9 @@ export interface BackstageErrorBody {
 /**
  * The status Backstage's error middleware gives an error: a numeric `statusCode`/`status` field,
  * else the @backstage/errors class name, else 500. Mirrored here so the router answers the same
- * way whether it runs in the new backend or in a legacy/plain express app.
+ * way whether it runs in the new backend or in a legacy/plain express app. It is Backstage's
+ * rule for Backstage's errors (httpAuth throws AuthenticationError without a status); the
+ * addon's own answers always carry their status.
  */
 export function statusOf(error: unknown): number {
   const e = error as Record<string, unknown> | undefined;

@@ -1,6 +1,25 @@
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import type { ServiceRef } from '@backstage/backend-plugin-api';
 import { followConfigChanges } from './reload';
 import { createProxyRouter } from './router';
+import type { MeterLike } from './metrics';
+
+/**
+ * Backstage's MetricsService ref, where the installed `@backstage/backend-plugin-api` has it
+ * (its `/alpha` entry point, 1.12 and later, with the factory in `createBackend` and
+ * `startTestBackend`); older ones get the app's global OpenTelemetry meter instead.
+ */
+function metricsServiceRef(): ServiceRef<MeterLike, 'plugin'> | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const alpha = require('@backstage/backend-plugin-api/alpha') as { metricsServiceRef?: ServiceRef<MeterLike, 'plugin'> };
+    return alpha.metricsServiceRef;
+  } catch {
+    return undefined;
+  }
+}
+
+const metricsRef = metricsServiceRef();
 
 /**
  * The proxy-sigv4 backend plugin: serves the `proxysigv4` routes under `/api/proxy-sigv4`,
@@ -18,9 +37,11 @@ export const proxySigV4Plugin = createBackendPlugin({
         httpAuth: coreServices.httpAuth,
         auditor: coreServices.auditor,
         lifecycle: coreServices.lifecycle,
+        ...(metricsRef && { metrics: metricsRef }),
       },
-      async init({ config, logger, httpRouter, httpAuth, auditor, lifecycle }) {
-        const proxyRouter = await createProxyRouter({ config, logger, httpAuth, auditor });
+      async init({ config, logger, httpRouter, httpAuth, auditor, lifecycle, ...optional }) {
+        const { metrics } = optional as { metrics?: MeterLike };
+        const proxyRouter = await createProxyRouter({ config, logger, httpAuth, auditor, metrics });
         httpRouter.use(proxyRouter.router);
         // Lets credential-less callers past Backstage's barrier to the open routes; the
         // router still checks every request itself (these policies are prefix matches). They

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { JsonObject } from '@backstage/types';
-import { USER_TOKEN, bearer, errorBody, logText, routeTo, startProxyBackend, startUpstream } from './testing/harness';
+import { USER_TOKEN, bearer, errorBody, logText, routeTo, startProxyBackend, startUpstream, waitFor } from './testing/harness';
 import type { LogLine, ReloadableProxyBackend, VerifyingUpstream } from './testing/harness';
 
 const OPEN = 'dangerously-allow-unauthenticated';
@@ -132,5 +132,37 @@ describe('config reload on a running backend', { timeout: 60_000 }, () => {
     assert.equal(await done, 200);
     assert.equal(chunks.join(''), 'chunk-0\nchunk-1\nchunk-2\nchunk-3\n');
     assert.equal(await statusOf('/c/x', true), 404);
+  });
+
+  it('forwards a request on the route it was admitted by, though a change nests another route under it mid-body', async () => {
+    change({ ...routes, '/n': routeTo(upstream, '/n') });
+    upstream.reset();
+    const initiated = () =>
+      logs.some((line) => line.fields.isAuditEvent === true && JSON.stringify(line.meta ?? {}).includes('/n/deep/x'));
+    const done = new Promise<number>((resolve, reject) => {
+      const req = http.request(`${backend.baseUrl}/n/deep/x`, {
+        method: 'POST',
+        headers: { ...bearer(USER_TOKEN), 'content-type': 'text/plain', 'content-length': 10 },
+      });
+      req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
+      req.once('error', reject);
+      req.once('response', (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.write('first');
+      // Once the route is decided (the audit event opens after it), `/n/deep` becomes a route.
+      waitFor('the request to be admitted', initiated).then(() => {
+        change({ ...routes, '/n/deep': { ...routeTo(upstream, '/deep'), credentials: 'require' } });
+        req.end('-part');
+      }, reject);
+    });
+    assert.equal(await done, 200);
+    assert.deepEqual(
+      upstream.requests.map((r) => [r.url, r.body.toString(), r.signature.valid]),
+      [['/n/deep/x', 'first-part', true]],
+    );
+    assert.equal(await statusOf('/n/deep/x', true), 200);
+    assert.equal(upstream.requests[1].url, '/deep/x');
   });
 });

@@ -12,18 +12,14 @@ import type {
 } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import { CancelSignal } from 'proxy-sigv4-native';
-import type { ProxyErrorInfo, ProxyResponse, RouteInfo, SigV4Proxy } from 'proxy-sigv4-native';
-import {
-  ClientClosedError,
-  DEFAULT_BODY_LIMIT_BYTES,
-  declaredBodyLength,
-  discardRestOfBody,
-  readRawBody,
-  streamRequestBody,
-} from './body';
+import type { ProxyErrorInfo, ProxyResponse, RequestPlan, RouteInfo, SigV4Proxy } from 'proxy-sigv4-native';
+import { ClientClosedError, discardRestOfBody, readRawBody, streamRequestBody } from './body';
 import type { StreamedBody } from './body';
+import { HEALTH_PATH, healthView } from './health';
+import { createProxyMetrics, globalMeter } from './metrics';
+import type { MeterLike, ProxyMetrics } from './metrics';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
-import { sendErrorJson, statusOf } from './errors';
+import { ProxyRefusal, sendErrorJson, statusOf } from './errors';
 import {
   closedRouteKeys,
   openRouteKeys,
@@ -48,6 +44,11 @@ export interface RouterOptions {
   auditor?: AuditorService;
   /** Accepted for signature compatibility with other legacy plugins; not used. */
   discovery?: DiscoveryService;
+  /**
+   * Where the plugin's metrics go: Backstage's MetricsService where the backend has it, else
+   * the app's global OpenTelemetry meter (a no-op until the app sets up the OTel SDK).
+   */
+  metrics?: MeterLike;
 }
 
 /** The router and the auth policies Backstage's httpRouter must register in front of it. */
@@ -67,7 +68,7 @@ export interface ProxyRouter {
 /** The routes in force: replaced whole by a reload, read once by each request. */
 interface RouteTable {
   proxy: SigV4Proxy;
-  /** `proxy.routeInfos`, indexed by `proxy.routeIndex`. */
+  /** `proxy.routeInfos`, indexed by the `route` of `proxy.planRequest`. */
   routes: RouteInfo[];
   allowUnauthenticatedRequests: boolean;
   /** The `proxysigv4` object it was built from, to skip reloads that do not change it. */
@@ -102,8 +103,9 @@ export async function createProxyRouter(options: RouterOptions): Promise<ProxyRo
   // Backstage cannot remove or add auth policies after startup: these stay for the process.
   const unauthenticatedPaths = unauthenticatedPolicyPaths(routes, current.allowUnauthenticatedRequests);
 
+  const metrics = createProxyMetrics(options.metrics ?? globalMeter(), () => current.proxy);
   return {
-    router: buildRouter({ routes: () => current, logger, auditor, httpAuth }),
+    router: buildRouter({ routes: () => current, logger, auditor, httpAuth, metrics }),
     unauthenticatedPaths,
     reload() {
       const next = loadRouteTable(config, httpAuth);
@@ -185,6 +187,7 @@ interface BuildOptions {
   auditor?: AuditorService;
   /** Checks credentials where required; present whenever a request can require them. */
   httpAuth?: HttpAuthService;
+  metrics: ProxyMetrics;
 }
 
 /** A request body as the addon takes it: read whole, or only measured and streamed through. */
@@ -200,11 +203,21 @@ interface Exchange {
   failure?: Error;
   /** The stable code of the proxy's own error answer, if any. */
   code?: string;
+  /** The key of the route the request matched, once known. */
+  route?: string;
 }
 
 function buildRouter(options: BuildOptions): express.Router {
   const { logger } = options;
   const router = express.Router();
+
+  // The readiness view: Backstage user or service credentials always, whatever the routes allow.
+  router.get(HEALTH_PATH, (req: Request, res: Response, next: NextFunction) => {
+    authenticate(req, options.httpAuth).then(() => {
+      const view = healthView(options.routes().proxy);
+      res.status(view.status === 'ok' ? 200 : 503).set('cache-control', 'no-store').json(view);
+    }, next);
+  });
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     const exchange: Exchange = { started: process.hrtime.bigint() };
@@ -212,6 +225,13 @@ function buildRouter(options: BuildOptions): express.Router {
       if (!res.writableFinished) exchange.cancel?.cancel();
       const durationMs = Math.round(Number(process.hrtime.bigint() - exchange.started) / 1e5) / 10;
       logRequest(logger, req, res, durationMs);
+      options.metrics.recordRequest({
+        route: exchange.route,
+        method: req.method,
+        status: res.statusCode,
+        seconds: durationMs / 1000,
+        code: exchange.code,
+      });
       void finishAuditEvent(exchange, res, durationMs, logger);
     });
     handleRequest(req, res, exchange, options).catch((error: unknown) => {
@@ -238,8 +258,8 @@ function buildRouter(options: BuildOptions): express.Router {
     if (status >= 500) {
       logger.error(`proxy-sigv4: request failed with status ${status}: ${name}: ${message}`);
     }
-    if (status === 411 || status === 413) {
-      discardRestOfBody(req, res); // a refused body that was never read
+    if (error instanceof ProxyRefusal) {
+      discardRestOfBody(req, res); // a body refused before or while it was read
     }
     const code = codeOf(error);
     sendErrorJson(req, res, status, { name, message, ...(code && { code }) });
@@ -262,7 +282,12 @@ async function handleRequest(req: Request, res: Response, exchange: Exchange, op
   const { logger, auditor } = options;
   // A config reload mid-request must not change the rules (or the proxy) this request runs on.
   const { proxy, routes, allowUnauthenticatedRequests } = options.routes();
-  const route = routes[proxy.routeIndex(req.url)] ?? null;
+  // The addon decides once: the route (whose policy applies here and which `handle` serves) and
+  // how to take the body. No route (route < 0): the global policy, so that anonymous callers
+  // cannot probe route names (401 before 404).
+  const plan = proxy.planRequest(req.url, req.headers['content-length'], req.headers['transfer-encoding'] !== undefined);
+  const route = routes[plan.route] ?? null;
+  exchange.route = route?.key;
 
   // (1) Authentication, per route. The new backend's credentials barrier may already have run,
   // but its unauthenticated policies are prefix matches (an open `/a` also opens a route
@@ -275,10 +300,11 @@ async function handleRequest(req: Request, res: Response, exchange: Exchange, op
 
   exchange.audit = startAuditEvent(auditor, req, route, logger);
 
-  // (2) The body, up to the route's limit.
-  const body = await outgoingBody(req, res, route);
+  // (2) The body, as the addon planned it (refused unread: 411, 413 from its content-length).
+  if (plan.refusal) throw new ProxyRefusal(plan.refusal);
+  const body = await outgoingBody(req, res, proxy, plan);
   try {
-    await exchangeWithUpstream(req, res, exchange, proxy, body, logger);
+    await exchangeWithUpstream(req, res, exchange, proxy, plan.route, body, logger);
   } finally {
     // The addon lets go of a streamed body it refused, or that the upstream answered before
     // reading to the end, without consuming the rest: drain it, or the client may lose the answer.
@@ -292,6 +318,7 @@ async function exchangeWithUpstream(
   res: Response,
   exchange: Exchange,
   proxy: SigV4Proxy,
+  route: number,
   body: OutgoingBody,
   logger: LoggerService,
 ): Promise<void> {
@@ -303,7 +330,7 @@ async function exchangeWithUpstream(
   const cancel = new CancelSignal();
   exchange.cancel = cancel;
   if (res.destroyed) cancel.cancel();
-  const response = await send(proxy, req, body, cancel);
+  const response = await send(proxy, route, req, body, cancel);
 
   // (4) The proxy itself answers (bad path, no route, method not allowed, upstream unreachable...).
   const proxyError = response.error;
@@ -319,28 +346,32 @@ async function exchangeWithUpstream(
 }
 
 /**
- * For routes with `unsignedPayload`, only the declared length is checked (411 without one, 413
- * above the limit) and the body streams to the upstream unheld. Otherwise the raw body is read,
- * for every content type: the addon signs exactly these bytes. Unmatched paths get the default
- * limit (the addon answers 404 anyway).
+ * The body as the addon planned it: streamed to the upstream unheld (routes with
+ * `unsignedPayload`, its declared length already checked), or read raw, for every content type,
+ * up to the route's limit: the addon signs exactly these bytes.
  */
-async function outgoingBody(req: Request, res: Response, route: RouteInfo | null): Promise<OutgoingBody> {
-  const limit = route?.maxRequestBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  if (route?.streamRequestBody) {
-    const length = declaredBodyLength(req, limit);
-    // Nothing to stream: an empty body goes the buffered way.
-    return length ? { streamed: true, length, upload: streamRequestBody(req, res) } : { streamed: false };
+async function outgoingBody(req: Request, res: Response, proxy: SigV4Proxy, plan: RequestPlan): Promise<OutgoingBody> {
+  if (plan.streamLength !== undefined && plan.streamLength !== null) {
+    return { streamed: true, length: plan.streamLength, upload: streamRequestBody(req, res) };
   }
-  return { streamed: false, bytes: await readRawBody(req, limit) };
+  const tooLarge = (length: number) => {
+    const refusal = proxy.bodyRefusal(plan.route, length);
+    return refusal ? new ProxyRefusal(refusal) : new Error(`proxy-sigv4: a body of ${length} bytes was cut short`);
+  };
+  return { streamed: false, bytes: await readRawBody(req, plan.bodyLimit, tooLarge) };
 }
 
-/** Hands the request to the addon, its body read whole or streamed from `req`. */
-function send(proxy: SigV4Proxy, req: Request, body: OutgoingBody, cancel: CancelSignal): Promise<ProxyResponse> {
-  if (!body.streamed) {
-    return proxy.handle({ method: req.method, url: req.url, headers: req.rawHeaders, body: body.bytes }, cancel);
-  }
+/** Hands the request to the addon on its planned route, its body read whole or streamed from `req`. */
+function send(
+  proxy: SigV4Proxy,
+  route: number,
+  req: Request,
+  body: OutgoingBody,
+  cancel: CancelSignal,
+): Promise<ProxyResponse> {
   const request = { method: req.method, url: req.url, headers: req.rawHeaders };
-  return proxy.handleStream(request, body.length, body.upload.stream, cancel);
+  if (!body.streamed) return proxy.handle(route, { ...request, body: body.bytes }, cancel);
+  return proxy.handleStream(route, request, body.length, body.upload.stream, cancel);
 }
 
 /** Requires user or service credentials (throws AuthenticationError / NotAllowedError otherwise). */

@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import type { JsonObject } from '@backstage/types';
 import { bearer, readText, routeTo, startProxyBackend, startUpstream, USER_TOKEN, waitFor } from './testing/harness';
 import type { LogLine, TestProxyBackend, VerifyingUpstream } from './testing/harness';
@@ -50,6 +52,31 @@ function put(url: string, body: Buffer, options: { chunked?: boolean; agent?: ht
   });
 }
 
+/** PUTs `chunks` pieces of 64 KiB to `url`, `gapMs` apart, and reads the answer. */
+function putSlowly(url: string, chunks: number, gapMs: number): Promise<Answer & { sentAt: number }> {
+  return new Promise((resolve, reject) => {
+    const piece = crypto.randomBytes(64 * 1024);
+    const req = http.request(url, {
+      method: 'PUT',
+      headers: { ...bearer(USER_TOKEN), 'content-length': piece.length * chunks },
+      agent: false,
+    });
+    req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
+    req.once('error', reject);
+    let sentAt = 0;
+    req.once('response', (res) => readText(res).then((answer) => resolve({ ...answer, sentAt }), reject));
+    let sent = 0;
+    const next = () => {
+      req.write(piece);
+      sent += 1;
+      if (sent < chunks) return void setTimeout(next, gapMs);
+      sentAt = Date.now();
+      req.end();
+    };
+    next();
+  });
+}
+
 function errorCode(answer: Answer): string | undefined {
   return (JSON.parse(answer.body) as { error: { code?: string } }).error.code;
 }
@@ -58,15 +85,23 @@ describe('streamed uploads (unsignedPayload routes)', { timeout: 60_000 }, () =>
   const logs: LogLine[] = [];
   let upstream: VerifyingUpstream;
   let backend: TestProxyBackend;
+  // Takes a request body whole, then never answers.
+  let silent: http.Server;
 
   before(async () => {
     upstream = await startUpstream();
+    silent = http.createServer((req) => req.resume());
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const streaming = { ...routeTo(upstream), service: 's3', unsignedPayload: true, maxRequestBodyBytes: LIMIT };
     backend = await startProxyBackend(
       {
         proxysigv4: {
           '/up': streaming,
           '/read-only': { ...streaming, allowedMethods: ['GET'] },
+          '/one-second': { ...streaming, timeout: '1s' },
+          '/silent': { ...streaming, target: silentUrl, timeout: '1s' },
         },
       },
       { logs },
@@ -75,6 +110,25 @@ describe('streamed uploads (unsignedPayload routes)', { timeout: 60_000 }, () =>
   after(async () => {
     await backend?.stop();
     await upstream?.close();
+    silent?.closeAllConnections();
+    silent?.close();
+  });
+
+  it("counts the route's timeout from the last chunk sent, so a slow upload is not cut", async () => {
+    upstream.reset();
+    // 8 chunks 300 ms apart: 2.1 s in all against a 1 s timeout, never 1 s without a chunk.
+    const answer = await putSlowly(`${backend.baseUrl}/one-second/bucket/slow`, 8, 300);
+    assert.equal(answer.status, 200, answer.body);
+    assert.equal(upstream.requests[0].body.length, 8 * 64 * 1024);
+    assert.equal(upstream.requests[0].signature.valid, true, upstream.requests[0].signature.reason);
+  });
+
+  it('answers 504 when the upstream is silent for the timeout after the last chunk', async () => {
+    const answer = await putSlowly(`${backend.baseUrl}/silent/bucket/slow`, 4, 300);
+    const waited = Date.now() - answer.sentAt;
+    assert.equal(answer.status, 504, answer.body);
+    assert.equal(errorCode(answer), 'UPSTREAM_TIMEOUT');
+    assert.ok(waited >= 900 && waited < 3_000, `answered ${waited} ms after the last chunk`);
   });
 
   it('streams the body to the upstream byte for byte, signed UNSIGNED-PAYLOAD, and audits it', async () => {

@@ -47,15 +47,42 @@ export interface VerifyingUpstream {
   close(): Promise<void>;
 }
 
-interface VerifyingUpstreamModule {
-  startVerifyingUpstream(options: { keys: Map<string, string>; strict?: boolean }): Promise<VerifyingUpstream>;
+/** A server key and certificate, PEM. */
+export interface ServerTls {
+  key: Buffer;
+  cert: Buffer;
 }
 
-/** Starts the strict verifying upstream: 403 on a bad signature, a JSON echo otherwise. */
-export function startUpstream(): Promise<VerifyingUpstream> {
+interface VerifyingUpstreamModule {
+  startVerifyingUpstream(options: { keys: Map<string, string>; strict?: boolean; tls?: ServerTls }): Promise<VerifyingUpstream>;
+}
+
+/**
+ * Starts the strict verifying upstream: 403 on a bad signature, a JSON echo otherwise. With
+ * `tls` it serves HTTPS (its url is https://127.0.0.1:PORT).
+ */
+export function startUpstream(options: { tls?: ServerTls } = {}): Promise<VerifyingUpstream> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(path.join(REPO_ROOT, '__test__', 'support', 'verifying-upstream.js')) as VerifyingUpstreamModule;
-  return mod.startVerifyingUpstream({ keys: new Map([[ACCESS_KEY_ID, SECRET_ACCESS_KEY]]), strict: true });
+  return mod.startVerifyingUpstream({ keys: new Map([[ACCESS_KEY_ID, SECRET_ACCESS_KEY]]), strict: true, tls: options.tls });
+}
+
+/** A private CA made for the test run (see __test__/support/test-ca.js). */
+export interface TestCa {
+  /** The temporary directory holding everything; removed by cleanup(). */
+  dir: string;
+  /** The CA certificate, a PEM file. */
+  caFile: string;
+  /** A server certificate for `subjectAltName` (`IP:127.0.0.1`, `DNS:name`), signed by the CA. */
+  issue(subjectAltName: string): ServerTls;
+  cleanup(): void;
+}
+
+/** Makes a fresh private CA with the openssl CLI; no key material is committed. */
+export function makeTestCa(name?: string): TestCa {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(path.join(REPO_ROOT, '__test__', 'support', 'test-ca.js')) as { makeTestCa(name?: string): TestCa };
+  return mod.makeTestCa(name);
 }
 
 /** An expanded route to `upstream` (loopback targets need service and region explicitly). */
@@ -156,6 +183,8 @@ export function logText(lines: readonly LogLine[]): string {
 export interface ProxyBackendOptions {
   /** When given, every log line of the backend (debug level, audit events included) lands here. */
   logs?: LogLine[];
+  /** More features for the backend, e.g. a service factory that replaces a mock. */
+  features?: Parameters<typeof startTestBackend>[0]['features'];
 }
 
 /**
@@ -187,6 +216,7 @@ export async function startProxyBackend(
         ...(logs
           ? [createServiceFactory({ service: coreServices.rootLogger, deps: {}, factory: () => new CapturingLogger(logs) })]
           : []),
+        ...(options.features ?? []),
       ],
     });
   } catch (error) {
