@@ -5,20 +5,11 @@
 // its environment.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { ACCESS_KEY_ID, bearer, routeTo, SECRET_ACCESS_KEY, startProxyBackend, startUpstream, USER_TOKEN } from './testing/harness';
+import { ACCESS_KEY_ID, bearer, closedPort, routeTo, SECRET_ACCESS_KEY, startProxyBackend, startUpstream, USER_TOKEN } from './testing/harness';
 import type { TestProxyBackend, VerifyingUpstream } from './testing/harness';
 import type { HealthView } from './health';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/health-unreachable';
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the readiness view', { timeout: 60_000 }, () => {
   let upstream: VerifyingUpstream;

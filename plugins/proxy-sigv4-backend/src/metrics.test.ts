@@ -7,12 +7,11 @@
 // STS at a closed port before the addon first reads its environment.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { metricsServiceFactory } from '@backstage/backend-defaults/alpha';
-import { bearer, routeTo, startProxyBackend, startUpstream, USER_TOKEN } from './testing/harness';
+import { bearer, closedPort, routeTo, startProxyBackend, startUpstream, USER_TOKEN } from './testing/harness';
 import type { TestProxyBackend, VerifyingUpstream } from './testing/harness';
 
 /** Collects on demand, as an exporter's periodic reader would. */
@@ -23,15 +22,6 @@ class TestReader extends MetricReader {
   protected onForceFlush(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-/** A port on 127.0.0.1 with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('metrics through the MetricsService, read by the OpenTelemetry SDK', { timeout: 60_000 }, () => {

@@ -85,6 +85,15 @@ export function makeTestCa(name?: string): TestCa {
   return mod.makeTestCa(name);
 }
 
+/** A port on 127.0.0.1 with nothing listening (a connection to it is refused). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** An expanded route to `upstream` (loopback targets need service and region explicitly). */
 export function routeTo(upstream: VerifyingUpstream, basePath = '/base'): JsonObject {
   return { target: `${upstream.url}${basePath}`, service: 'execute-api', region: 'us-east-1' };
