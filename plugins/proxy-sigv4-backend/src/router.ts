@@ -213,10 +213,12 @@ function buildRouter(options: BuildOptions): express.Router {
 
   // The readiness view: Backstage user or service credentials always, whatever the routes allow.
   router.get(HEALTH_PATH, (req: Request, res: Response, next: NextFunction) => {
-    authenticate(req, options.httpAuth).then(() => {
-      const view = healthView(options.routes().proxy);
-      res.status(view.status === 'ok' ? 200 : 503).set('cache-control', 'no-store').json(view);
-    }, next);
+    authenticate(req, options.httpAuth)
+      .then(() => {
+        const view = healthView(options.routes().proxy);
+        res.status(view.status === 'ok' ? 200 : 503).set('cache-control', 'no-store').json(view);
+      })
+      .catch(next);
   });
 
   router.use((req: Request, res: Response, next: NextFunction) => {
