@@ -311,14 +311,10 @@ static CACHES: Lazy<Registry<CacheKey, CredentialCache>> = Lazy::new(Registry::n
 /// lives while a route table or the signer holds it. `region` is the STS region used when the
 /// environment names none.
 pub fn shared_cache(source: &CredentialSource, region: &str) -> Arc<CredentialCache> {
-    let made = CACHES.get_or_try_insert(cache_key(source, region), || {
+    CACHES.get_or_insert_with(cache_key(source, region), || {
         let provider = LazyProvider::for_source(source.clone(), region.to_string());
-        Ok::<_, std::convert::Infallible>(CredentialCache::new(provider, source.label()))
-    });
-    match made {
-        Ok(cache) => cache,
-        Err(never) => match never {},
-    }
+        CredentialCache::new(provider, source.label())
+    })
 }
 
 /// The shared cache for a source, kept for the life of the process: the public signer has no

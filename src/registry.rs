@@ -30,6 +30,14 @@ impl<K: Eq + Hash, V> Registry<K, V> {
         Ok(value)
     }
 
+    /// The live value for `key`, or a new one from `make`.
+    pub fn get_or_insert_with(&self, key: K, make: impl FnOnce() -> V) -> Arc<V> {
+        match self.get_or_try_insert(key, || Ok::<_, std::convert::Infallible>(make())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
     /// How many values are alive now.
     pub fn live(&self) -> usize {
         self.entries.lock().unwrap().values().filter(|value| value.strong_count() > 0).count()
