@@ -9,37 +9,51 @@ set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 logs="$(mktemp -d)"
 
+echo "==> set-up" >&2
 "$repo/scripts/setup.sh" || exit 1
 "$repo/scripts/setup-python.sh" || exit 1
 e2e_env="$("$repo/scripts/e2e/tools.sh")" || exit 1
 # shellcheck source=/dev/null
 source "$e2e_env"
 arm64_node="$("$repo/scripts/setup-arm64.sh")" || exit 1
+echo "==> set-up done in $SECONDS s" >&2
 
 # Keep the tests away from any AWS set-up of the machine that runs them.
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent
 unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL_STS
 
 failed_suites=0
+# Each suite has a time limit of its own, so one that hangs is named and the others still run;
+# each prints how long it took, so a slow one shows in CI's log.
 run_suite() {
-  local name="$1"; shift
-  echo "==> $name" >&2
-  if ! (cd "$repo" && "$@") 2>&1 | tee "$logs/$name.log"; then failed_suites=$((failed_suites + 1)); fi
+  local name="$1" limit="$2"; shift 2
+  echo "==> $name (limit $limit)" >&2
+  local started=$SECONDS
+  if ! (cd "$repo" && timeout --kill-after=30s "$limit" "$@") 2>&1 | tee "$logs/$name.log"; then
+    failed_suites=$((failed_suites + 1))
+    echo "==> $name FAILED after $((SECONDS - started)) s" >&2
+  else
+    echo "==> $name passed in $((SECONDS - started)) s" >&2
+  fi
 }
 # The plugin's tests on another Node, from the same install (TAP, so the closing count reads it).
+# Exported, so a suite's `timeout` can run it through bash.
 plugin_tests_on() {
-  (cd plugins/proxy-sigv4-backend && "$1/node" --import tsx --test --test-reporter=tap --test-concurrency=1 src/*.test.ts)
+  cd "$repo/plugins/proxy-sigv4-backend" &&
+    exec "$1/node" --import tsx --test --test-reporter=tap --test-concurrency=1 src/*.test.ts
 }
+export -f plugin_tests_on
+export repo
 
-run_suite rust cargo test
-run_suite addon node --test --test-concurrency=1 __test__/*.test.js
-run_suite plugin-node20 npm --prefix plugins/proxy-sigv4-backend test --silent
-run_suite plugin-node22 plugin_tests_on "$E2E_NODE22_BIN"
-run_suite plugin-node24 plugin_tests_on "$E2E_NODE24_BIN"
-run_suite pack "$repo/scripts/pack.sh"
-run_suite packaged env PROXY_SIGV4_DIST="$repo/dist-packages" PROXY_SIGV4_ARM64_NODE="$arm64_node" \
+run_suite rust 25m cargo test
+run_suite addon 10m node --test --test-concurrency=1 __test__/*.test.js
+run_suite plugin-node20 15m npm --prefix plugins/proxy-sigv4-backend test --silent
+run_suite plugin-node22 15m bash -c 'plugin_tests_on "$1"' _ "$E2E_NODE22_BIN"
+run_suite plugin-node24 15m bash -c 'plugin_tests_on "$1"' _ "$E2E_NODE24_BIN"
+run_suite pack 45m "$repo/scripts/pack.sh"
+run_suite packaged 10m env PROXY_SIGV4_DIST="$repo/dist-packages" PROXY_SIGV4_ARM64_NODE="$arm64_node" \
   node --test --test-concurrency=1 __test__/packaged/
-run_suite e2e "$repo/scripts/e2e/run.sh" "$repo/dist-packages"
+run_suite e2e 30m "$repo/scripts/e2e/run.sh" "$repo/dist-packages"
 
 # One closing line over all suites, summed from cargo's and node's own summaries.
 count() {
