@@ -89,16 +89,58 @@ fn new_client(connect_timeout: Duration, route_cas: &CaCertificates) -> Result<H
         .build(Measured::new(https)))
 }
 
+/// A copy of a request that may be sent a second time: an idempotent method with its whole body
+/// in hand (RFC 9110 9.2.2). A pooled connection can be closed by the upstream just as it is
+/// reused, before a byte of the answer; such a request is safe to send again on a fresh one.
+pub struct Replay {
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Replay {
+    /// The copy, when the request qualifies.
+    pub fn of(
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        whole_body: Option<&Bytes>,
+    ) -> Option<Self> {
+        let body = whole_body.filter(|_| method.is_idempotent())?.clone();
+        Some(Self { method: method.clone(), uri: uri.clone(), headers: headers.clone(), body })
+    }
+
+    fn request(self) -> http::Request<RequestBody> {
+        let mut request = http::Request::new(buffered_body(self.body));
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.uri;
+        *request.headers_mut() = self.headers;
+        request
+    }
+}
+
 /// Sends a request and waits for the response headers until `timeout` has passed without
-/// progress: from the last chunk of a streamed body (`progress`), else from the start.
+/// progress: from the last chunk of a streamed body (`progress`), else from the start. When the
+/// connection closes before any answer and a `replay` is at hand, it is sent once more, within
+/// the same time.
 pub async fn send(
     client: &HttpsClient,
     request: http::Request<RequestBody>,
+    replay: Option<Replay>,
     timeout: Duration,
     progress: &Progress,
 ) -> Result<http::Response<Incoming>, ProxyError> {
     let host = request.uri().host().unwrap_or_default().to_string();
-    match progress.within(timeout, client.request(request)).await {
+    let exchange = async {
+        match (client.request(request).await, replay) {
+            (Err(error), Some(replay)) if cause_of(&error) == Cause::ConnectionClosed => {
+                client.request(replay.request()).await
+            }
+            (result, _) => result,
+        }
+    };
+    match progress.within(timeout, exchange).await {
         Some(Ok(response)) => Ok(response),
         Some(Err(error)) => Err(upstream_failure(&host, error)),
         None => Err(ProxyError::new(

@@ -17,7 +17,7 @@ use crate::credentials::{shared_cache, CredentialCache, CredentialSource, Creden
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{
     self, body_chunks, buffered_body, shared_client, streamed_body, BodyChunks, BoxError, HttpsClient,
-    RequestBody,
+    Replay, RequestBody,
 };
 use crate::headers::{
     forwarded_request_headers, is_signed_header, returned_response_headers, signed_text, ResponseRules,
@@ -51,6 +51,14 @@ impl IncomingBody {
         match self {
             IncomingBody::Buffered(bytes) => bytes.len() as u64,
             IncomingBody::Streamed { length, .. } => *length,
+        }
+    }
+
+    /// The whole body, when it has been read before sending.
+    fn whole(&self) -> Option<&Bytes> {
+        match self {
+            IncomingBody::Buffered(bytes) => Some(bytes),
+            IncomingBody::Streamed { .. } => None,
         }
     }
 }
@@ -227,10 +235,11 @@ impl Proxy {
         sign_headers(&mut headers, route, &method, &url, payload, &credentials)?;
 
         let progress = Progress::new();
+        let replay = Replay::of(&method, &uri, &headers, request.body.whole());
         let upstream_request = upstream_request(method, uri, headers, request.body, &progress);
         let sent = tokio::time::Instant::now();
-        let response =
-            forward::send(&self.clients[index], upstream_request, route.policy.timeout, &progress).await?;
+        let client = &self.clients[index];
+        let response = forward::send(client, upstream_request, replay, route.policy.timeout, &progress).await?;
         metrics::record_first_byte(&self.route_names[index], sent.elapsed());
         let remaining = progress.time_left(route.policy.timeout);
         let rules = ResponseRules {
