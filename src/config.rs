@@ -166,6 +166,7 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
             "allowUnauthenticatedRequests" => value.is_boolean(),
             "endpoints" => value.is_object(),
             REREAD_INTERVAL_KEY => reread_interval(value).map(|_| true)?,
+            SIGNER_KEY => check_signer(value).map(|_| true)?,
             _ => {
                 return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"))
             }
@@ -178,6 +179,29 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
     }
     Ok(())
 }
+
+/// Options for the signer service other backend plugins use (`proxy-sigv4-node`).
+const SIGNER_KEY: &str = "signer";
+
+/// `signer: { allowedRoles: [role ARN, ...] }`: the roles other backend code may sign as. The
+/// service acts on it; the shape is checked here with the rest of the config.
+fn check_signer(value: &Value) -> Result<(), ProxyError> {
+    let fail = |key: &str, expected: &str| Err(ProxyError::invalid_config(SIGNER_KEY, key, expected));
+    let Some(signer) = value.as_object() else {
+        return fail("", "must be an object, e.g. { allowedRoles: [...] }");
+    };
+    for (key, value) in signer {
+        if key != "allowedRoles" {
+            return fail(key, "unknown option (known: allowedRoles)");
+        }
+        let roles = value.as_array().map(|roles| roles.iter().all(|r| r.as_str().is_some_and(is_role_arn)));
+        if roles != Some(true) {
+            return fail(key, "must be a list of IAM role ARNs (arn:aws:iam::123456789012:role/name)");
+        }
+    }
+    Ok(())
+}
+
 
 /// Routes under `proxysigv4.endpoints` (the shape Backstage's proxy-backend uses), checked so
 /// that no route is given twice.
@@ -468,6 +492,24 @@ mod tests {
 
     fn error_of(config: Value) -> String {
         parse_routes(&config).expect_err("config should be rejected").to_string()
+    }
+
+    #[test]
+    fn checks_the_signer_option() {
+        let route = json!("https://abc.execute-api.us-west-2.amazonaws.com/prod");
+        let with = |signer: Value| json!({ "/api": route, "signer": signer });
+        let ok = with(json!({ "allowedRoles": ["arn:aws:iam::123456789012:role/deploy"] }));
+        assert!(parse_routes(&ok).is_ok());
+        for (signer, names) in [
+            (json!(["arn:aws:iam::123456789012:role/deploy"]), "proxysigv4.signer:"),
+            (json!({ "allowedRole": [] }), "proxysigv4.signer.allowedRole:"),
+            (json!({ "allowedRoles": ["arn:aws:iam::123456789012:user/me"] }), "proxysigv4.signer.allowedRoles:"),
+            (json!({ "allowedRoles": ["arn:aws:iam::12345:role/short"] }), "proxysigv4.signer.allowedRoles:"),
+            (json!({ "allowedRoles": "arn:aws:iam::123456789012:role/deploy" }), "proxysigv4.signer.allowedRoles:"),
+        ] {
+            let error = parse_routes(&with(signer.clone())).expect_err(&signer.to_string());
+            assert!(error.to_string().starts_with(names), "{error}");
+        }
     }
 
     #[test]

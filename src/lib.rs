@@ -17,6 +17,7 @@ pub mod headers;
 pub mod metrics;
 pub mod path;
 pub mod policy;
+pub mod presign;
 pub mod progress;
 pub mod proxy;
 pub mod redact;

@@ -162,6 +162,16 @@ impl Proxy {
             .collect()
     }
 
+    /// The credentials route `key` signs with, from its cache, within its credential wait: for
+    /// other requests made with a route's identity (the signer service). Never handed to
+    /// JavaScript.
+    pub async fn route_credentials(&self, key: &str) -> Result<Credentials, ProxyError> {
+        let index = self.routes.iter().position(|route| route.key == key).ok_or_else(|| {
+            ProxyError::invalid_argument(format!("'{}' is not a proxysigv4 route", key.escape_debug()))
+        })?;
+        self.credentials[index].credentials(self.routes[index].policy.credential_wait()).await
+    }
+
     /// Remembers a failure of route `index` that was not the caller's.
     fn note_failure(&self, index: usize, error: &ProxyError) {
         if error.kind().http_status() >= 500 {

@@ -12,11 +12,9 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use http::Uri;
 
-use crate::credentials::{process_cache, CredentialSource};
 use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::{ErrorKind, ProxyError};
 use crate::headers::latin1_bytes;
-use crate::policy::DEFAULT_TIMEOUT;
 use crate::sigv4::{self, Rules};
 pub use crate::sigv4::{Payload, RequestToSign};
 
@@ -71,7 +69,7 @@ fn signature_headers_by_aws_sigv4(
 }
 
 /// aws-sigv4's settings for `rules`.
-fn settings_for(rules: Rules) -> SigningSettings {
+pub fn settings_for(rules: Rules) -> SigningSettings {
     let mut settings = SigningSettings::default();
     if !rules.normalise_and_encode_path_twice {
         settings.percent_encoding_mode = PercentEncodingMode::Single;
@@ -93,17 +91,6 @@ pub struct RequestDescription {
     pub region: Option<String>,
 }
 
-/// Signs a described request with credentials from `source` (through the shared caches), waiting
-/// at most the routes' default timeout for them.
-pub async fn sign_description(
-    description: &RequestDescription,
-    source: &CredentialSource,
-) -> Result<Vec<(String, String)>, ProxyError> {
-    let scope = scope_of(description)?;
-    let credentials = process_cache(source, &scope.region).credentials(DEFAULT_TIMEOUT).await?;
-    sign_description_with(description, &scope, &credentials)
-}
-
 /// Signs a described request with the given credentials, at once.
 pub fn sign_description_now(
     description: &RequestDescription,
@@ -122,42 +109,56 @@ fn sign_description_with(
 }
 
 /// Every header to send: the caller's (names lower-cased), `host`, and the signature headers.
-/// All of the caller's headers are signed, since the caller sends them as they are. Node sends a
-/// header string one byte per character (Latin-1), so that is what is signed: the bytes, read as
-/// UTF-8 as the SDKs sign text. A value that is not UTF-8 that way is refused, not signed wrongly.
+/// All of the caller's headers are signed, since the caller sends them as they are.
 pub fn headers_to_send(
     method: &str,
     url: &str,
-    mut headers: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     body: &[u8],
     scope: &SigningScope,
     credentials: &Credentials,
 ) -> Result<Vec<(String, String)>, ProxyError> {
+    let caller = caller_headers(url, headers)?;
+    let to_sign = RequestToSign {
+        method,
+        url,
+        headers: caller.iter().map(|h| (h.name.as_str(), h.signed.as_str())).collect(),
+        payload: Payload::Bytes(body),
+    };
+    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())
+        .map_err(|e| as_caller_mistake(e, &caller))?;
+    let mut headers: Vec<(String, String)> = caller.into_iter().map(|h| (h.name, h.sent)).collect();
+    headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
+    Ok(headers)
+}
+
+/// A header other backend code will send: its lower-cased name, the string as given, and the
+/// text that is signed for it.
+pub struct CallerHeader {
+    pub name: String,
+    pub sent: String,
+    pub signed: String,
+}
+
+/// The caller's headers with `host` set from `url`. Node sends a header string one byte per
+/// character (Latin-1), so that is what is signed: the bytes, read as UTF-8 as the SDKs sign
+/// text. A value that is not UTF-8 that way is refused, not signed wrongly.
+pub fn caller_headers(url: &str, mut headers: Vec<(String, String)>) -> Result<Vec<CallerHeader>, ProxyError> {
     for (name, _) in &mut headers {
         name.make_ascii_lowercase();
     }
     refuse_repeated_names(&headers)?;
     headers.retain(|(name, _)| name != "host");
     headers.push(("host".to_string(), authority_of(url)?));
-    let sent_bytes = headers
-        .iter()
-        .map(|(name, value)| latin1_bytes(value).ok_or_else(|| not_sendable(name)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let signed_texts = headers
-        .iter()
-        .zip(&sent_bytes)
-        .map(|((name, _), bytes)| std::str::from_utf8(bytes).map_err(|_| not_sendable(name)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let to_sign = RequestToSign {
-        method,
-        url,
-        headers: headers.iter().zip(signed_texts).map(|((n, _), text)| (n.as_str(), text)).collect(),
-        payload: Payload::Bytes(body),
-    };
-    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())
-        .map_err(|e| as_caller_mistake(e, &headers))?;
-    headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
-    Ok(headers)
+    headers
+        .into_iter()
+        .map(|(name, sent)| {
+            let signed = latin1_bytes(&sent)
+                .and_then(|bytes| String::from_utf8(bytes.into_owned()).ok())
+                .ok_or_else(|| not_sendable(&name))?;
+            Ok(CallerHeader { name, sent, signed })
+        })
+        .collect()
 }
 
 /// A header whose string, sent one byte per character, is not UTF-8 (or has a character above
@@ -171,14 +172,14 @@ fn not_sendable(name: &str) -> ProxyError {
 
 /// Signing fails here only on what the caller passed: a header name or value that HTTP does not
 /// allow (named, its value left out), or a URL aws-sigv4 cannot read.
-fn as_caller_mistake(error: ProxyError, headers: &[(String, String)]) -> ProxyError {
-    let invalid = headers.iter().find(|(name, value)| {
-        http::HeaderName::from_bytes(name.as_bytes()).is_err() || http::HeaderValue::from_str(value).is_err()
+fn as_caller_mistake(error: ProxyError, headers: &[CallerHeader]) -> ProxyError {
+    let invalid = headers.iter().find(|h| {
+        http::HeaderName::from_bytes(h.name.as_bytes()).is_err() || http::HeaderValue::from_str(&h.sent).is_err()
     });
     match invalid {
-        Some((name, _)) => ProxyError::bad_header(format!(
+        Some(header) => ProxyError::bad_header(format!(
             "header '{}' is not a valid header name and value",
-            name.escape_debug()
+            header.name.escape_debug()
         )),
         None => ProxyError::invalid_argument("the request cannot be signed").with_source(error),
     }

@@ -98,6 +98,13 @@ export declare class SigV4Proxy {
    * to the upstream without being held. `contentLength` is the body's exact length.
    */
   handleStream(route: number, request: ProxyRequest, contentLength: number, body: ReadableStream<Uint8Array>, cancel?: CancelSignal | undefined | null): Promise<ProxyResponse>
+  /**
+   * Signs a request (as `signRequest` does) with the credentials of route `route` (its key,
+   * e.g. `/service-a`), from the route's own cache. `roleArn` and `credentials` must be absent.
+   */
+  signRequest(route: string, input: SignRequestInput): Promise<Record<string, string>>
+  /** Presigns a request (as `presignRequest` does) with the credentials of route `route`. */
+  presignRequest(route: string, input: PresignRequestInput): Promise<string>
 }
 
 /** A new upstream connection (DNS, TCP, TLS) and how long it took. */
@@ -154,6 +161,33 @@ export declare function openConnections(): Array<OpenConnections>
 export interface OpenConnections {
   host: string
   count: number
+}
+
+/**
+ * Presigns a request with the same credentials, caches and service rules as `signRequest`.
+ * Resolves to the URL with `X-Amz-*` query parameters (S3 signs `UNSIGNED-PAYLOAD`).
+ */
+export declare function presignRequest(input: PresignRequestInput): Promise<string>
+
+/** A request to presign: the signature goes into the URL's query, for a request made later. */
+export interface PresignRequestInput {
+  method: string
+  /** The absolute URL, percent-encoded as it will be sent. */
+  url: string
+  /** Headers the request will carry; all of them are signed, so they must be sent. */
+  headers?: Record<string, string>
+  /**
+   * How long the URL is valid, in seconds: 1 to 604800 (7 days). Temporary credentials end
+   * it sooner, when they expire.
+   */
+  expiresIn: number
+  /** The signing time in milliseconds since the epoch; now when omitted. */
+  signingTime?: number
+  service?: string
+  region?: string
+  roleArn?: string
+  roleSessionName?: string
+  credentials?: StaticCredentials
 }
 
 /** Why the proxy answers by itself instead of with the upstream's response. */
