@@ -120,14 +120,16 @@ pub fn latin1_bytes(text: &str) -> Option<Cow<'_, [u8]>> {
     text.chars().map(|c| u8::try_from(c).ok()).collect::<Option<Vec<u8>>>().map(Cow::Owned)
 }
 
-/// A signed header's value as it is signed: the UTF-8 text its bytes spell, as the SDKs' signers
-/// (aws-sigv4, smithy, botocore) sign a text value such as `x-amz-meta-*`. Bytes that are not
-/// UTF-8 are refused: forwarding them unsigned would make S3 refuse the request (every `x-amz-*`
-/// header must be signed), and a CDN could change them. The message names the header, never the
-/// value.
-pub fn signed_text<'v>(name: &str, value: &'v [u8]) -> Result<&'v str, ProxyError> {
-    std::str::from_utf8(value)
-        .map_err(|_| ProxyError::bad_header(format!("header '{name}' is signed, so its value must be UTF-8")))
+/// A signed header's value as it is signed: its bytes read as Latin-1, one character per byte,
+/// which is how AWS reads header bytes (S3's `StringToSign` shows UTF-8 `á` sent as bytes as
+/// `Ã¡`) and how the SDKs send what they sign (Node and Python's http.client write a header
+/// string one byte per character). Every byte value is signable this way, so every `x-amz-*`
+/// header the proxy forwards is signed.
+pub fn signed_text(value: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(ascii) if ascii.is_ascii() => Cow::Borrowed(ascii),
+        _ => Cow::Owned(value.iter().map(|&b| b as char).collect()),
+    }
 }
 
 /// Filters the client's raw header pairs (`[name, value, name, value, ...]`, Latin-1 text as
@@ -330,11 +332,16 @@ mod tests {
     }
 
     #[test]
-    fn signs_utf8_bytes_as_text_and_refuses_others() {
-        assert_eq!(signed_text("x-amz-meta-name", "café 東京".as_bytes()).unwrap(), "café 東京");
-        let error = signed_text("x-amz-meta-name", b"caf\xe9").unwrap_err();
-        assert_eq!(error.kind(), crate::error::ErrorKind::BadHeader);
-        assert_eq!(error.to_string(), "header 'x-amz-meta-name' is signed, so its value must be UTF-8");
+    fn signs_value_bytes_read_as_latin1_as_aws_reads_them() {
+        assert_eq!(signed_text(b"plain text"), "plain text");
+        // UTF-8 'é' sent as bytes is the two characters 'Ã©' to AWS; the byte E9 alone is 'é'.
+        assert_eq!(signed_text("café".as_bytes()), "caf\u{c3}\u{a9}");
+        assert_eq!(signed_text(b"caf\xe9"), "café");
+        let every_high_byte: Vec<u8> = (0x80..=0xff).collect();
+        assert_eq!(
+            signed_text(&every_high_byte).chars().map(|c| c as u32).collect::<Vec<_>>(),
+            (0x80..=0xff).collect::<Vec<_>>()
+        );
     }
 
     #[test]

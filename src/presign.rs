@@ -50,7 +50,7 @@ pub fn presigned_url(
     let signable = SignableRequest::new(
         request.method,
         request.url,
-        headers.iter().map(|h| (h.name.as_str(), h.signed.as_str())),
+        headers.iter().map(|h| (h.name.as_str(), h.sent.as_str())),
         if scope.service == "s3" { SignableBody::UnsignedPayload } else { SignableBody::Bytes(&[]) },
     )
     .map_err(|e| ProxyError::invalid_argument("the request cannot be presigned").with_source(e))?;

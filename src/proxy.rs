@@ -1,5 +1,6 @@
 //! The pipeline for one request: route, path, headers, credentials, signature, forward.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -319,14 +320,15 @@ fn sign_headers(
     credentials: &Credentials,
 ) -> Result<(), ProxyError> {
     let is_static = |name: &HeaderName| route.policy.static_headers.iter().any(|(n, _)| n == name);
+    let signed: Vec<(&str, Cow<'_, str>)> = headers
+        .iter()
+        .filter(|(name, _)| is_signed_header(name.as_str()) || is_static(name))
+        .map(|(name, value)| (name.as_str(), signed_text(value.as_bytes())))
+        .collect();
     let to_sign = RequestToSign {
         method: method.as_str(),
         url,
-        headers: headers
-            .iter()
-            .filter(|(name, _)| is_signed_header(name.as_str()) || is_static(name))
-            .map(|(name, value)| Ok((name.as_str(), signed_text(name.as_str(), value.as_bytes())?)))
-            .collect::<Result<_, ProxyError>>()?,
+        headers: signed.iter().map(|(name, text)| (*name, text.as_ref())).collect(),
         payload,
     };
     let signature = signature_headers(&to_sign, &route.scope, credentials, SystemTime::now())?;

@@ -1,8 +1,8 @@
 //! Whatever headers a client sends, none that carry its identity, a signature or a connection
 //! detail reaches the upstream, and a value with a line break is refused, never forwarded.
 //! Through the whole proxy, whatever bytes a value holds reach a loopback upstream unchanged, and
-//! every `x-amz-*` header that arrives is signed (checked with aws-sigv4, not our signer) or the
-//! request is refused with `BAD_HEADER` before anything is sent.
+//! every `x-amz-*` header that arrives is signed over its bytes read as Latin-1, as AWS reads
+//! them (checked with aws-sigv4, not our signer).
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -14,7 +14,6 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::date_time::{DateTime, Format};
 use proptest::prelude::*;
-use proxy_sigv4::error::ErrorKind;
 use proxy_sigv4::headers::forwarded_request_headers;
 use proxy_sigv4::proxy::{IncomingBody, IncomingRequest, Proxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -167,7 +166,7 @@ fn header_lines(head: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// The signature aws-sigv4 computes over the received headers its SignedHeaders list, their
-/// bytes read as UTF-8 (as the SDKs sign text), at the received x-amz-date.
+/// bytes read as Latin-1 (one character per byte, as AWS reads them), at the received x-amz-date.
 fn expected_authorization(received: &[(String, Vec<u8>)], url: &str, signed: &[&str]) -> String {
     let get =
         |name: &str| received.iter().find(|(n, _)| n == name).map(|(_, v)| std::str::from_utf8(v).unwrap());
@@ -185,7 +184,9 @@ fn expected_authorization(received: &[(String, Vec<u8>)], url: &str, signed: &[&
     let headers = received
         .iter()
         .filter(|(n, _)| signed.contains(&n.as_str()) && n != "x-amz-date")
-        .map(|(n, v)| (n.as_str(), std::str::from_utf8(v).expect("a signed value is UTF-8")));
+        .map(|(n, v)| (n.as_str(), v.iter().map(|&b| char::from(b)).collect::<String>()))
+        .collect::<Vec<_>>();
+    let headers = headers.iter().map(|(n, v)| (*n, v.as_str()));
     let identity: Identity = Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "test").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -219,7 +220,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn value_bytes_pass_unchanged_and_x_amz_headers_are_signed_or_refused(
+    fn value_bytes_pass_unchanged_and_x_amz_headers_are_signed(
         sent in prop::collection::vec((prop::sample::select(FORWARDED.to_vec()), any::<u64>(), value_bytes()), 0..6)
     ) {
         let harness = harness();
@@ -233,18 +234,10 @@ proptest! {
         let answer = harness.runtime.block_on(harness.proxy.handle(harness.proxy.choose_route("/h/x"), request));
         // Taken at once, so that a failed case leaves nothing behind for the next one.
         let head = harness.heads.lock().unwrap().try_recv().ok();
-        let signed_but_not_utf8 = sent.iter().any(|(name, _, value)| {
-            (name.starts_with("x-amz-") || *name == "content-type") && std::str::from_utf8(value).is_err()
-        });
         match answer {
-            Err(error) => {
-                prop_assert_eq!(error.kind(), ErrorKind::BadHeader, "{}", error);
-                prop_assert!(signed_but_not_utf8, "refused though every signed value is UTF-8: {}", error);
-                prop_assert!(head.is_none(), "a refused request reached the upstream");
-            }
+            Err(error) => prop_assert!(false, "refused: {}", error),
             Ok(response) => {
                 prop_assert_eq!(response.status, 200);
-                prop_assert!(!signed_but_not_utf8, "a signed header that is not UTF-8 was forwarded");
                 let received = header_lines(&head.expect("the upstream got the request"));
                 for name in FORWARDED {
                     let sent: Vec<&[u8]> = sent.iter().filter(|(n, ..)| *n == name).map(|(.., v)| &v[..]).collect();
