@@ -201,10 +201,7 @@ function highBytes(next: () => number): Buffer {
   return Buffer.from(Array.from({ length }, () => (next() < 0.8 ? 0x80 + Math.floor(next() * 0x80) : 0x21 + Math.floor(next() * 0x5e))));
 }
 
-/**
- * 1-8 characters of UTF-8 text: ASCII, Latin and other alphabets, CJK, emoji. No whitespace: SigV4
- * signers disagree on collapsing Unicode spaces (smithy collapses /\s/, aws-sigv4 only ' ').
- */
+/** 1-8 characters of UTF-8 text: ASCII, Latin and other alphabets, CJK, emoji. */
 function utf8Text(next: () => number): Buffer {
   const ranges: Array<[number, number]> = [[0x21, 0x7e], [0xa1, 0x167f], [0x4e00, 0x9fff], [0x1f600, 0x1f64f]];
   const length = 1 + Math.floor(next() * 8);
@@ -213,15 +210,6 @@ function utf8Text(next: () => number): Buffer {
     return String.fromCodePoint(low + Math.floor(next() * (high - low + 1)));
   }).join('');
   return Buffer.from(text);
-}
-
-function isUtf8(bytes: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('header bytes through the backend', { timeout: 120_000 }, () => {
@@ -253,7 +241,7 @@ describe('header bytes through the backend', { timeout: 120_000 }, () => {
     await new Promise((resolve) => replying?.close(resolve));
   });
 
-  it(`${CASES} generated cases: unsigned bytes arrive unchanged, UTF-8 x-amz-meta-* signed and verified, others 400`, async () => {
+  it(`${CASES} generated cases: every byte arrives unchanged, x-amz-meta-* signed as AWS reads it and verified`, async () => {
     const seed = Number(process.env.HEADER_BYTES_SEED ?? 15_009);
     const next = random(seed);
     const deadline = Date.now() + 90_000;
@@ -263,15 +251,6 @@ describe('header bytes through the backend', { timeout: 120_000 }, () => {
       const what = `seed ${seed} case ${i}: x-team ${team.toString('hex')}, x-amz-meta-name ${meta.toString('hex')}`;
       upstream.reset();
       const answer = await socketRequest(backend.port, '/api/proxy-sigv4/bytes/h', [['x-team', team], ['x-amz-meta-name', meta]]);
-      if (!isUtf8(meta)) {
-        assert.equal(answer.status, 400, `${what}: ${answer.body}`);
-        const body = JSON.parse(answer.body) as { error: { name: string; message: string }; response: { statusCode: number } };
-        assert.equal(body.error.name, 'InputError', what);
-        assert.match(body.error.message, /x-amz-meta-name/, what);
-        assert.equal(body.response.statusCode, 400, what);
-        assert.equal(upstream.requests.length, 0, `${what}: refused, yet the upstream was called`);
-        continue;
-      }
       assert.equal(answer.status, 200, `${what}: ${answer.body}`);
       const [record] = upstream.requests;
       assert.equal(record.signature.valid, true, `${what}: ${record.signature.reason}`);

@@ -193,28 +193,15 @@ describe('AWS protocols against moto, which checks signatures', { timeout: 180_0
     }
   }
 
-  it('S3: x-amz-meta-* is signed and round-trips; bytes that are not UTF-8 get 400 BAD_HEADER', async () => {
+  it('S3: x-amz-meta-* of any bytes (ASCII, Latin-1, UTF-8 café and CJK) is signed, stored and returned byte for byte', async () => {
     await createBucket('metadata');
     await metadataRoundTrip('metadata/ascii', Buffer.from('report 2024 (final)'));
-    const refused = await rawRequest(backend.port, '/api/proxy-sigv4/s3/metadata/bad', {
-      method: 'PUT',
-      headers: { ...bearer(USER_TOKEN), 'x-amz-meta-name': 'caf\u00e9' }, // the single byte E9
-      body: 'x',
-    });
-    assert.equal(refused.status, 400, refused.body);
-    const error = (JSON.parse(refused.body) as { error: { name: string; message: string } }).error;
-    assert.equal(error.name, 'InputError');
-    assert.match(error.message, /x-amz-meta-name/);
-  });
-
-  it('S3: UTF-8 x-amz-meta-* (café, CJK) is signed, stored and returned byte for byte', {
-    todo:
-      'moto checks the signature over each header byte read as Latin-1 (the WSGI reading; S3 shows the ' +
-      'same reading in the StringToSign it returns), while we sign UTF-8 bytes as the SDKs do: 403',
-  }, async () => {
-    await createBucket('metadata-utf8');
-    await metadataRoundTrip('metadata-utf8/latin', Buffer.from('café'));
-    await metadataRoundTrip('metadata-utf8/cjk', Buffer.from('東京の報告'));
+    await metadataRoundTrip('metadata/latin1', Buffer.from('café', 'latin1'));
+    await metadataRoundTrip('metadata/utf8', Buffer.from('café'));
+    // Not '報' (E5 A0 B1): moto re-signs with botocore, which folds the bytes 85 and A0 read as
+    // Latin-1 as Python whitespace; S3 trims only spaces (aws-sigv4's rule, which the Rust header
+    // property test checks those bytes against).
+    await metadataRoundTrip('metadata/cjk', Buffer.from('日本語の資料'));
   });
 
   it('DynamoDB (JSON protocol): CreateTable, PutItem, GetItem through an endpoints route', async () => {
