@@ -6,9 +6,12 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Readable } = require('node:stream');
-const { addon, DEMO_CREDENTIALS } = require('./support/addon');
+const { addon, DEMO_CREDENTIALS, useEnvironmentCredentials } = require('./support/addon');
 
-const { CancelSignal, Signer, SigV4Proxy, signRequest, signRequestSync } = addon;
+// A route signs with the default chain: these keys, so its calls work once not asked to panic.
+useEnvironmentCredentials();
+
+const { CancelSignal, Signer, SigV4Proxy, presignRequest, signRequest, signRequestSync } = addon;
 const URL = 'https://abc.execute-api.us-west-2.amazonaws.com/prod/x';
 const CONFIG = { '/svc': { target: 'http://127.0.0.1:9', service: 'execute-api', region: 'us-west-2' } };
 
@@ -26,6 +29,7 @@ const entryPoints = {
   'Signer.sign': () => signer.sign('GET', URL),
   signRequestSync: () => signRequestSync({ method: 'GET', url: URL, credentials: DEMO_CREDENTIALS }),
   signRequest: () => signRequest({ method: 'GET', url: URL, credentials: DEMO_CREDENTIALS }),
+  presignRequest: () => presignRequest({ method: 'GET', url: URL, expiresIn: 60, credentials: DEMO_CREDENTIALS }),
   'new SigV4Proxy': () => new SigV4Proxy(CONFIG),
   'SigV4Proxy.routeFor': () => proxy.routeFor('/svc/x'),
   'SigV4Proxy.routeIndex': () => proxy.routeIndex('/svc/x'),
@@ -37,6 +41,8 @@ const entryPoints = {
   'SigV4Proxy.handleStream': () =>
     proxy.handleStream(-1, { method: 'PUT', url: '/none', headers: [] }, 1, Readable.toWeb(Readable.from([Buffer.from('x')]))),
   'SigV4Proxy.routeStatuses': () => proxy.routeStatuses(),
+  'SigV4Proxy.signRequest': () => proxy.signRequest('/svc', { method: 'GET', url: URL }),
+  'SigV4Proxy.presignRequest': () => proxy.presignRequest('/svc', { method: 'GET', url: URL, expiresIn: 60 }),
   liveResources: () => addon.liveResources(),
   startMetricsRecording: () => addon.startMetricsRecording(),
   takeUpstreamSamples: () => addon.takeUpstreamSamples(),
