@@ -233,6 +233,33 @@ describe('verifying upstream: botocore as a third signer', () => {
     assert.equal(json(other).signatureValid, false);
     assert.equal(json(other).reason, 'signature mismatch');
   });
+
+  it("accepts botocore's presigned S3 PUT and API Gateway GET, and refuses them changed or expired", { skip: !motoAvailable() && 'no .venv: run scripts/setup-python.sh' }, async () => {
+    const { botocorePresign } = require('./support/botocore-presign');
+    const base = `http://127.0.0.1:${upstream.port}`;
+    const presign = (spec, time = new Date()) => botocorePresign({ kind: 'url', credentials: TEMP, time, ...spec });
+    const put = presign({ method: 'PUT', url: `${base}/bucket/a%20b.txt`, headers: { 'content-type': 'text/plain' }, service: 's3', region: 'us-east-1', expires: 300 });
+    const path = (url) => url.slice(base.length);
+    const sent = await send(upstream.port, { method: 'PUT', path: path(put), headers: { 'content-type': 'text/plain' }, body: Buffer.from('any body: S3 presigns UNSIGNED-PAYLOAD') });
+    assert.equal(json(sent).signatureValid, true, json(sent).reason);
+    assert.equal(lastRecord(upstream).signature.sessionToken, TEMP.sessionToken);
+
+    const get = presign({ method: 'GET', url: `${base}/prod/items?b=2&a=1`, service: 'execute-api', region: 'eu-west-1', expires: 60 });
+    assert.equal(json(await send(upstream.port, { path: path(get) })).signatureValid, true);
+
+    const refusals = [
+      [{ path: path(put).replace('a%20b', 'other'), method: 'PUT', headers: { 'content-type': 'text/plain' } }, 'signature mismatch'],
+      [{ path: path(put), method: 'PUT', headers: { 'content-type': 'text/html' } }, 'signature mismatch'],
+      [{ path: path(put), method: 'PUT' }, 'signed header content-type is missing'],
+      [{ path: path(get).replace('b=2', 'b=3') }, 'signature mismatch'],
+      [{ path: path(presign({ method: 'GET', url: `${base}/prod/items`, service: 'execute-api', region: 'eu-west-1', expires: 60 }, new Date(Date.now() - 120_000))) }, 'the presigned URL has expired'],
+    ];
+    for (const [request, reason] of refusals) {
+      const answer = json(await send(upstream.port, request));
+      assert.equal(answer.signatureValid, false, request.path);
+      assert.equal(answer.reason, reason, request.path);
+    }
+  });
 });
 
 describe('verifying upstream: streaming and connections', () => {

@@ -19,6 +19,12 @@ function parseAuthorization(value) {
   };
 }
 
+/** A presigned URL's `X-Amz-Credential` (`AKID/20150830/us-east-1/s3/aws4_request`), or null. */
+function parseCredentialScope(value) {
+  const m = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(value || '');
+  return m && { accessKeyId: m[1], date: m[2], region: m[3], service: m[4] };
+}
+
 /** `20150830T123600Z` -> Date, or null when not in the basic ISO 8601 form SigV4 uses. */
 function parseAmzDate(value) {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value || '');
@@ -73,4 +79,4 @@ function joinedHeader(rawHeaders, lowerName) {
   return values && values.map((v) => v.trim()).join(',');
 }
 
-module.exports = { parseAuthorization, parseAmzDate, splitRawUrl, parseRawQuery, rawHeaderValues, joinedHeader };
+module.exports = { parseAuthorization, parseCredentialScope, parseAmzDate, splitRawUrl, parseRawQuery, rawHeaderValues, joinedHeader };

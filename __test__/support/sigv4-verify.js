@@ -6,7 +6,7 @@ const crypto = require('node:crypto');
 const { SignatureV4, getPayloadHash } = require('@smithy/signature-v4');
 const { HttpRequest } = require('@smithy/protocol-http');
 const { Sha256 } = require('@aws-crypto/sha256-js');
-const { parseAuthorization, parseAmzDate, splitRawUrl, parseRawQuery, joinedHeader, rawHeaderValues } = require('./sigv4-parse');
+const { parseAuthorization, parseCredentialScope, parseAmzDate, splitRawUrl, parseRawQuery, joinedHeader, rawHeaderValues } = require('./sigv4-parse');
 
 const MAX_SKEW_MS = 5 * 60 * 1000; // AWS rejects requests more than 5 minutes off
 
@@ -19,6 +19,9 @@ const MAX_SKEW_MS = 5 * 60 * 1000; // AWS rejects requests more than 5 minutes o
  */
 async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now() }) {
   const authorization = joinedHeader(rawHeaders, 'authorization');
+  if (authorization === undefined && /(^|&)X-Amz-Signature=/.test(splitRawUrl(url).query)) {
+    return verifyPresigned({ method, url, rawHeaders, body, keys, now });
+  }
   if (authorization === undefined) return { valid: false, reason: 'no authorization header' };
   const auth = parseAuthorization(authorization);
   if (!auth) return { valid: false, reason: 'malformed authorization header' };
@@ -50,15 +53,8 @@ async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now
   if (sessionToken !== undefined && !signed.has('x-amz-security-token')) {
     return fail('x-amz-security-token is not signed');
   }
-  // Canonical headers as AWS forms them: each value's bytes read as Latin-1 (Node's strings are
-  // that already), spaces (only spaces, as S3 trims) cut at the ends and runs of them made one.
-  // smithy's own rule also folds U+00A0 and other \s characters, which AWS keeps.
-  const headers = {};
-  for (const name of auth.signedHeaders) {
-    const received = rawHeaderValues(rawHeaders, name);
-    if (received === undefined) return fail(`signed header ${name} is missing`);
-    headers[name] = received.map(awsTrimAll).join(',');
-  }
+  const headers = canonicalHeaders(rawHeaders, auth.signedHeaders);
+  if (typeof headers === 'string') return fail(headers);
   const contentSha = headers['x-amz-content-sha256'];
   if (contentSha && /^[0-9a-f]{64}$/.test(contentSha) && contentSha !== sha256Hex(body)) {
     return fail('x-amz-content-sha256 does not match body');
@@ -71,24 +67,86 @@ async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now
   } catch {
     return fail('query has an undecodable percent escape');
   }
-  // The *raw* path goes in: with uriEscapePath smithy escapes it once more, which is SigV4's
-  // double encoding for non-S3 services ('/a%20b' -> '/a%2520b'), as aws-sigv4, botocore and
-  // aws4 compute it. S3 signs the path as sent (single encoding, no normalisation).
   const request = new HttpRequest({ method, protocol: 'http:', hostname: 'verifier.invalid', path, query, headers, body });
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
-    region: auth.region,
-    service: auth.service,
-    sha256: Sha256,
-    applyChecksum: false,
-    uriEscapePath: auth.service !== 's3',
-  });
-  const canonicalRequest = signer.createCanonicalRequest(request, headers, await getPayloadHash(request, Sha256));
-  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const key = signer.getSigningKey({ accessKeyId: auth.accessKeyId, secretAccessKey }, auth.region, auth.date, auth.service);
-  const expected = await signer.getSignature(amzDateValue, scope, key, canonicalRequest);
-  if (!timingSafeEqualHex(expected, auth.signature)) return fail('signature mismatch', { canonicalRequest });
+  const payloadHash = await getPayloadHash(request, Sha256);
+  const { signature, canonicalRequest } = await expectedSignature(request, headers, payloadHash, auth, secretAccessKey, amzDateValue);
+  if (!timingSafeEqualHex(signature, auth.signature)) return fail('signature mismatch', { canonicalRequest });
   return { valid: true, ...info };
+}
+
+/**
+ * A presigned request (query authentication): the X-Amz-* parameters instead of an Authorization
+ * header, valid from X-Amz-Date for X-Amz-Expires seconds; S3 signs UNSIGNED-PAYLOAD, as AWS's
+ * S3 documentation for presigned URLs says, other services the body's hash.
+ */
+async function verifyPresigned({ method, url, rawHeaders, body, keys, now }) {
+  const { path, query: rawQuery } = splitRawUrl(url);
+  let query;
+  try {
+    query = parseRawQuery(rawQuery);
+  } catch {
+    return { valid: false, reason: 'query has an undecodable percent escape' };
+  }
+  const param = (name) => (typeof query[name] === 'string' ? query[name] : undefined);
+  const auth = parseCredentialScope(param('X-Amz-Credential'));
+  if (param('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256' || !auth) return { valid: false, reason: 'malformed presigned query' };
+  auth.signedHeaders = (param('X-Amz-SignedHeaders') ?? '').split(';');
+  auth.signature = param('X-Amz-Signature') ?? '';
+  const sessionToken = param('X-Amz-Security-Token');
+  const info = { accessKeyId: auth.accessKeyId, service: auth.service, region: auth.region, signedHeaders: auth.signedHeaders, presigned: true, ...(sessionToken !== undefined && { sessionToken }) };
+  const fail = (reason, extra) => ({ valid: false, reason, ...info, ...extra });
+
+  const secretAccessKey = keys.get(auth.accessKeyId);
+  if (secretAccessKey === undefined) return fail(`unknown access key ${auth.accessKeyId}`);
+  const amzDateValue = param('X-Amz-Date') ?? '';
+  const signingDate = parseAmzDate(amzDateValue);
+  if (!signingDate) return fail(`malformed X-Amz-Date ${amzDateValue}`);
+  if (amzDateValue.slice(0, 8) !== auth.date) return fail('credential scope date does not match X-Amz-Date');
+  const expires = Number(param('X-Amz-Expires'));
+  if (!Number.isInteger(expires) || expires < 1 || expires > 604_800) return fail('X-Amz-Expires is not 1 to 604800');
+  if (now < signingDate.getTime() - MAX_SKEW_MS) return fail('X-Amz-Date is in the future');
+  if (now > signingDate.getTime() + expires * 1000) return fail('the presigned URL has expired');
+  if (!auth.signedHeaders.includes('host')) return fail('host is not signed');
+
+  const headers = canonicalHeaders(rawHeaders, auth.signedHeaders);
+  if (typeof headers === 'string') return fail(headers);
+  delete query['X-Amz-Signature'];
+  const request = new HttpRequest({ method, protocol: 'http:', hostname: 'verifier.invalid', path, query, headers, body });
+  const payloadHash = auth.service === 's3' ? 'UNSIGNED-PAYLOAD' : sha256Hex(body);
+  const { signature, canonicalRequest } = await expectedSignature(request, headers, payloadHash, auth, secretAccessKey, amzDateValue);
+  if (!timingSafeEqualHex(signature, auth.signature)) return fail('signature mismatch', { canonicalRequest });
+  return { valid: true, ...info };
+}
+
+/**
+ * Canonical headers as AWS forms them: each value's bytes read as Latin-1 (Node's strings are
+ * that already), spaces (only spaces, as S3 trims) cut at the ends and runs of them made one.
+ * smithy's own rule also folds U+00A0 and other \s characters, which AWS keeps. A string is the
+ * reason the headers cannot be formed.
+ */
+function canonicalHeaders(rawHeaders, signedHeaders) {
+  const headers = {};
+  for (const name of signedHeaders) {
+    const received = rawHeaderValues(rawHeaders, name);
+    if (received === undefined) return `signed header ${name} is missing`;
+    headers[name] = received.map(awsTrimAll).join(',');
+  }
+  return headers;
+}
+
+/**
+ * smithy's canonical request, signing key and signature for `request`. The *raw* path goes in:
+ * with uriEscapePath smithy escapes it once more, which is SigV4's double encoding for non-S3
+ * services ('/a%20b' -> '/a%2520b'), as aws-sigv4, botocore and aws4 compute it. S3 signs the
+ * path as sent (single encoding, no normalisation).
+ */
+async function expectedSignature(request, headers, payloadHash, auth, secretAccessKey, amzDate) {
+  const credentials = { accessKeyId: auth.accessKeyId, secretAccessKey };
+  const signer = new SignatureV4({ credentials, region: auth.region, service: auth.service, sha256: Sha256, applyChecksum: false, uriEscapePath: auth.service !== 's3' });
+  const canonicalRequest = signer.createCanonicalRequest(request, headers, payloadHash);
+  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
+  const key = signer.getSigningKey(credentials, auth.region, auth.date, auth.service);
+  return { signature: await signer.getSignature(amzDate, scope, key, canonicalRequest), canonicalRequest };
 }
 
 /** SigV4's Trimall as S3 applies it: spaces at the ends cut, runs of spaces made one space. */
