@@ -99,37 +99,15 @@ export function routeTo(upstream: VerifyingUpstream, basePath = '/base'): JsonOb
   return { target: `${upstream.url}${basePath}`, service: 'execute-api', region: 'us-east-1' };
 }
 
-/**
- * A root lifecycle that the test holds on to: a backend whose startup fails is never returned by
- * startTestBackend, yet its HTTP server is already listening; shutting this down closes it.
- */
-class TestRootLifecycle implements RootLifecycleService {
-  #startup: Array<() => void | Promise<void>> = [];
-  #beforeShutdown: Array<() => void | Promise<void>> = [];
-  #shutdown: Array<() => void | Promise<void>> = [];
-  #stopped = false;
-
-  addStartupHook(hook: () => void | Promise<void>): void {
-    this.#startup.push(hook);
-  }
-  addBeforeShutdownHook(hook: () => void | Promise<void>): void {
-    this.#beforeShutdown.push(hook);
-  }
-  addShutdownHook(hook: () => void | Promise<void>): void {
-    this.#shutdown.push(hook);
-  }
-  async startup(): Promise<void> {
-    for (const hook of this.#startup) await hook();
-  }
-  async beforeShutdown(): Promise<void> {
-    for (const hook of this.#beforeShutdown.splice(0)) await hook();
-  }
-  async shutdown(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    for (const hook of this.#shutdown.splice(0)) await hook();
-  }
+/** A root lifecycle the test can shut down (see __test__/support/root-lifecycle.js). */
+interface TestRootLifecycle extends RootLifecycleService {
+  beforeShutdown(): Promise<void>;
+  shutdown(): Promise<void>;
 }
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { TestRootLifecycle } = require(path.join(REPO_ROOT, '__test__', 'support', 'root-lifecycle.js')) as {
+  TestRootLifecycle: new () => TestRootLifecycle;
+};
 
 export interface TestProxyBackend {
   /** http://127.0.0.1:PORT/api/proxy-sigv4 */
