@@ -25,10 +25,15 @@ function botocorePresign({ credentials, time, ...spec }) {
     input: JSON.stringify(input),
     encoding: 'utf8',
     timeout: 30_000,
-    env: { ...process.env, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
+    env: withoutEndpointOverrides({ ...process.env, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' }),
   });
   if (out.status !== 0) throw new Error(`botocore-presign.py failed: ${out.stderr || out.error}`);
   return out.stdout;
+}
+
+/** The environment without AWS_ENDPOINT_URL*: the oracle presigns for AWS's own endpoints. */
+function withoutEndpointOverrides(env) {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_ENDPOINT_URL')));
 }
 
 module.exports = { botocorePresign };
