@@ -66,12 +66,25 @@ export interface Config {
     credentialRereadInterval?: string;
 
     /**
+     * The signer service other backend plugins use (`backstage-plugin-proxy-sigv4-node`).
+     */
+    signer?: {
+      /**
+       * The IAM roles other backend code may sign as, through STS AssumeRole from the default
+       * credentials (`sign`, `presign`, `eksToken` with `roleArn`). A role not listed is
+       * refused. Default: none; code can still sign with the default chain or a route's
+       * credentials.
+       */
+      allowedRoles?: string[];
+    };
+
+    /**
      * One route. The key is the route path (starting with `/`); the value is either the target
      * URL (short form: http or https, signed with the default credentials) or an object
      * (expanded form). `boolean | undefined` and the object of routes are in the union only
      * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`,
-     * `endpoints` and `credentialRereadInterval`; a route is never a boolean, a duration or an
-     * object of routes. (The duration is a string here: an object form in this union would
+     * `endpoints`, `credentialRereadInterval` and `signer`; a route is never a boolean, a
+     * duration, an object of routes or the signer's options. (The duration is a string here: an object form in this union would
      * hide the routes' secret header values from Backstage's schema.)
      */
     [route: string]:
@@ -79,7 +92,8 @@ export interface Config {
       | undefined
       | string
       | ProxySigV4Route
-      | { [route: string]: string | ProxySigV4Route };
+      | { [route: string]: string | ProxySigV4Route }
+      | { allowedRoles?: string[] };
   };
 }
 

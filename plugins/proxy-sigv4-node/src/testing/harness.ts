@@ -1,0 +1,120 @@
+// Test set-up: a moto server that checks signatures (its key is the default chain's), botocore's
+// presigner as the oracle, and a Backstage test backend in which a plugin declares the service.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import type { JsonObject } from '@backstage/types';
+import { coreServices, createBackendPlugin, createServiceFactory } from '@backstage/backend-plugin-api';
+import type { RootLifecycleService } from '@backstage/backend-plugin-api';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { awsSigV4ServiceRef } from '../service-ref';
+import type { AwsSigV4Service } from '../types';
+
+/** The repository root (plugins/proxy-sigv4-node/src/testing/../../../..), where __test__/ lives. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const support = (name: string) => require(path.join(REPO_ROOT, '__test__', 'support', name));
+const awsEnv = support('aws-env.js') as {
+  useStaticCredentials(credentials: { accessKeyId: string; secretAccessKey: string }): void;
+};
+const { motoAvailable } = support('moto.js') as { motoAvailable(): boolean };
+const { startEnforcingMoto } = support('moto-enforcing.js') as { startEnforcingMoto(): Promise<EnforcingMoto> };
+/** botocore's presigner at a fixed time (see __test__/support/botocore-presign.py). */
+export const { botocorePresign } = support('botocore-presign.js') as {
+  botocorePresign(spec: Record<string, unknown> & { kind: 'url' | 'eks'; credentials: AwsKeys; time: Date }): string;
+};
+const { TestRootLifecycle } = support('root-lifecycle.js') as {
+  TestRootLifecycle: new () => RootLifecycleService & { beforeShutdown(): Promise<void>; shutdown(): Promise<void> };
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+interface VerifyingUpstreamModule {
+  startVerifyingUpstream(options: { keys: Map<string, string>; strict?: boolean }): Promise<VerifyingUpstream>;
+}
+
+/** The repository's verifying upstream (an independent SigV4 checker, header and query auth). */
+export interface VerifyingUpstream {
+  url: string;
+  requests: Array<{ method: string; url: string; body: Buffer; signature: { valid: boolean; reason?: string; presigned?: boolean } }>;
+  close(): Promise<void>;
+}
+
+/** The strict verifying upstream (403 on a bad signature) that knows `keys`. */
+export function startVerifyingUpstream(keys: AwsKeys): Promise<VerifyingUpstream> {
+  const mod = support('verifying-upstream.js') as VerifyingUpstreamModule;
+  return mod.startVerifyingUpstream({ keys: new Map([[keys.accessKeyId, keys.secretAccessKey]]), strict: true });
+}
+
+export interface AwsKeys {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface EnforcingMoto extends AwsKeys {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Why the moto tests cannot run here, or false when they can. */
+export const motoSkip = motoAvailable() ? false : 'moto is not installed: run scripts/setup-python.sh (or scripts/test.sh)';
+
+/** Creates role `name` in `moto`, allowed everything, and returns its ARN. */
+export function createMotoRole(moto: EnforcingMoto, name: string): string {
+  const script = path.join(REPO_ROOT, '__test__', 'support', 'moto-role.py');
+  const args = [script, moto.url, moto.accessKeyId, moto.secretAccessKey, name];
+  return execFileSync(path.join(REPO_ROOT, '.venv', 'bin', 'python'), args, { encoding: 'utf8', timeout: 60_000 }).trim();
+}
+
+/**
+ * Starts moto with signature checks and makes its key the default credential chain's, with its
+ * STS as the one AssumeRole calls. Call before anything signs: the addon reads the chain once.
+ */
+export async function startMotoAsDefaultChain(): Promise<EnforcingMoto> {
+  const moto = await startEnforcingMoto();
+  awsEnv.useStaticCredentials(moto);
+  process.env.AWS_ENDPOINT_URL_STS = moto.url;
+  return moto;
+}
+
+export interface ServiceBackend {
+  /** The service as the test plugin received it in its `deps`. */
+  service: AwsSigV4Service;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Backstage test backend with `config` as the app config and one plugin, `aws-user`, that
+ * declares the service: the way another plugin of an app would get it.
+ */
+export async function startBackendWithService(config: JsonObject): Promise<ServiceBackend> {
+  let service: AwsSigV4Service | undefined;
+  const userPlugin = createBackendPlugin({
+    pluginId: 'aws-user',
+    register(env) {
+      env.registerInit({
+        deps: { aws: awsSigV4ServiceRef },
+        async init({ aws }) {
+          service = aws;
+        },
+      });
+    },
+  });
+  const lifecycle = new TestRootLifecycle();
+  const features = [
+    userPlugin,
+    mockServices.rootConfig.factory({ data: config }),
+    createServiceFactory({ service: coreServices.rootLifecycle, deps: {}, factory: () => lifecycle }),
+  ];
+  let backend;
+  try {
+    backend = await startTestBackend({ features });
+  } catch (error) {
+    // A backend that fails to start is not returned, but its HTTP server already listens.
+    await lifecycle.beforeShutdown();
+    await lifecycle.shutdown();
+    throw error;
+  }
+  if (!service) throw new Error('the test plugin was not given the service');
+  const started = backend;
+  return { service, stop: () => started.stop() };
+}
