@@ -27,7 +27,8 @@ PLATFORMS = {
     "darwin-arm64": ("Mach-O 64-bit", "arm64"),
 }
 NATIVE = "proxy-sigv4-native"
-PLUGIN = "backstage-plugin-proxy-sigv4-backend"
+# The Backstage packages, each depending on the addon by a semver range.
+PLUGINS = ["backstage-plugin-proxy-sigv4-backend", "backstage-plugin-proxy-sigv4-node"]
 LOCAL_SPEC = re.compile(r"^(file|link|workspace|portal):")
 
 
@@ -114,7 +115,7 @@ def main():
                 if files != sorted(["README.md", "package.json", f"proxy-sigv4.{key}.node"]):
                     fail(f"{path.name}: unexpected files {files}")
                 check_binary(key, path.name, blobs[f"proxy-sigv4.{key}.node"], glibc_floor)
-    wanted = [f"{NATIVE}-{key}" for key in PLATFORMS] + [NATIVE, PLUGIN]
+    wanted = [f"{NATIVE}-{key}" for key in PLATFORMS] + [NATIVE, *PLUGINS]
     missing = [name for name in wanted if name not in seen]
     if missing:
         fail(f"missing packages: {', '.join(missing)}")
@@ -125,9 +126,10 @@ def main():
     optional = native.get("optionalDependencies") or {}
     if optional != {f"{NATIVE}-{key}": native["version"] for key in PLATFORMS}:
         fail(f"{NATIVE}'s optionalDependencies are {optional}")
-    plugin_spec = seen[PLUGIN]["dependencies"].get(NATIVE, "")
-    if not re.match(r"^[\^~]?\d+\.\d+\.\d+$", plugin_spec):
-        fail(f"{PLUGIN} depends on {NATIVE} by '{plugin_spec}', not a semver range")
+    for plugin in PLUGINS:
+        spec = seen[plugin]["dependencies"].get(NATIVE, "")
+        if not re.match(r"^[\^~]?\d+\.\d+\.\d+$", spec):
+            fail(f"{plugin} depends on {NATIVE} by '{spec}', not a semver range")
     print(f"check-packages: all {len(wanted)} packages at {native['version']}, no local dependencies")
 
 

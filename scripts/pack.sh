@@ -2,7 +2,7 @@
 # Builds and packs every npm package a release publishes, into dist-packages/:
 #   proxy-sigv4-native-<platform>-<v>.tgz   one per platform, holding its .node
 #   proxy-sigv4-native-<v>.tgz               the loader and types, optionalDependencies on those
-#   backstage-plugin-proxy-sigv4-backend-<v>.tgz
+#   backstage-plugin-proxy-sigv4-backend-<v>.tgz, backstage-plugin-proxy-sigv4-node-<v>.tgz
 # The six binaries are cross-built on this Linux machine with cargo-zigbuild (zig as C compiler
 # and linker; glibc targets link against glibc 2.28, musl ones dynamically so Node can load them).
 #   scripts/pack.sh                      build all six binaries, then pack everything
@@ -108,8 +108,12 @@ if [ -z "$prebuilt" ]; then
 fi
 
 install_node_deps "$repo"
-echo "==> building the plugin" >&2
-(cd "$repo/plugins/proxy-sigv4-backend" && npm run --silent clean && npm run --silent build)
+# The Backstage packages (plugins/): the backend plugin and the node library.
+PLUGIN_PACKAGES=(proxy-sigv4-backend proxy-sigv4-node)
+for plugin in "${PLUGIN_PACKAGES[@]}"; do
+  echo "==> building plugins/$plugin" >&2
+  (cd "$repo/plugins/$plugin" && npm run --silent clean && npm run --silent build)
+done
 
 rm -rf "$out" && mkdir -p "$out"
 stage="$(mktemp -d)"
@@ -137,6 +141,8 @@ node -e '
 ' "$repo/packages/native/package.json" "$stage/native/package.json" "$version" "${PLATFORMS[@]}"
 (cd "$stage/native" && npm pack --silent --pack-destination "$out" >/dev/null)
 
-(cd "$repo/plugins/proxy-sigv4-backend" && npm pack --silent --pack-destination "$out" >/dev/null)
+for plugin in "${PLUGIN_PACKAGES[@]}"; do
+  (cd "$repo/plugins/$plugin" && npm pack --silent --pack-destination "$out" >/dev/null)
+done
 
 python3 "$repo/scripts/check-packages.py" "$out" "$GLIBC_FLOOR"

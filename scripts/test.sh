@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust core (cargo test), the addon from JavaScript against loopback
-# upstreams and moto, the Backstage plugin in a real test backend on Node 20, 22 and 24, then
+# upstreams and moto, the Backstage plugin and the node library (the signer service other
+# plugins use) in real test backends on Node 20, 22 and 24, then
 # what a release ships: every npm package packed (scripts/pack.sh: six cross-built binaries,
 # checked for format, architecture and dynamic dependencies), the arm64 binary run under qemu,
 # and the tarballs installed into a fresh create-app Backstage app with no Rust toolchain on
@@ -36,20 +37,23 @@ run_suite() {
     echo "==> $name passed in $((SECONDS - started)) s" >&2
   fi
 }
-# The plugin's tests on another Node, from the same install (TAP, so the closing count reads it).
-# Exported, so a suite's `timeout` can run it through bash.
-plugin_tests_on() {
-  cd "$repo/plugins/proxy-sigv4-backend" &&
-    exec "$1/node" --import tsx --test --test-reporter=tap --test-concurrency=1 src/*.test.ts
+# A TypeScript package's tests on another Node, from the same install (TAP, so the closing count
+# reads it). Exported, so a suite's `timeout` can run it through bash.
+package_tests_on() {
+  cd "$repo/plugins/$1" &&
+    exec "$2/node" --import tsx --test --test-reporter=tap --test-concurrency=1 src/*.test.ts
 }
-export -f plugin_tests_on
+export -f package_tests_on
 export repo
 
 run_suite rust 25m cargo test
 run_suite addon 10m node --test --test-concurrency=1 __test__/*.test.js
 run_suite plugin-node20 15m npm --prefix plugins/proxy-sigv4-backend test --silent
-run_suite plugin-node22 15m bash -c 'plugin_tests_on "$1"' _ "$E2E_NODE22_BIN"
-run_suite plugin-node24 15m bash -c 'plugin_tests_on "$1"' _ "$E2E_NODE24_BIN"
+run_suite plugin-node22 15m bash -c 'package_tests_on "$@"' _ proxy-sigv4-backend "$E2E_NODE22_BIN"
+run_suite plugin-node24 15m bash -c 'package_tests_on "$@"' _ proxy-sigv4-backend "$E2E_NODE24_BIN"
+run_suite node-library-node20 5m npm --prefix plugins/proxy-sigv4-node test --silent
+run_suite node-library-node22 5m bash -c 'package_tests_on "$@"' _ proxy-sigv4-node "$E2E_NODE22_BIN"
+run_suite node-library-node24 5m bash -c 'package_tests_on "$@"' _ proxy-sigv4-node "$E2E_NODE24_BIN"
 run_suite pack 45m "$repo/scripts/pack.sh"
 run_suite packaged 10m env PROXY_SIGV4_DIST="$repo/dist-packages" PROXY_SIGV4_ARM64_NODE="$arm64_node" \
   node --test --test-concurrency=1 __test__/packaged/
