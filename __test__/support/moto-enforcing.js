@@ -6,6 +6,7 @@
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startMoto, REPO_ROOT } = require('./moto');
+const { useStaticCredentials } = require('./aws-env');
 
 const PYTHON = path.join(REPO_ROOT, '.venv', 'bin', 'python');
 
@@ -21,4 +22,21 @@ async function startEnforcingMoto() {
   }
 }
 
-module.exports = { startEnforcingMoto };
+/**
+ * Starts moto with signature checks and makes its key the default credential chain's, with its
+ * STS as the one AssumeRole calls. Call before anything signs: the addon reads the chain once.
+ */
+async function startMotoAsDefaultChain() {
+  const moto = await startEnforcingMoto();
+  useStaticCredentials(moto);
+  process.env.AWS_ENDPOINT_URL_STS = moto.url;
+  return moto;
+}
+
+/** Creates role `name` in `moto`, allowed everything, and returns its ARN. */
+function createMotoRole(moto, name) {
+  const args = [path.join(__dirname, 'moto-role.py'), moto.url, moto.accessKeyId, moto.secretAccessKey, name];
+  return execFileSync(PYTHON, args, { encoding: 'utf8', timeout: 60_000 }).trim();
+}
+
+module.exports = { startEnforcingMoto, startMotoAsDefaultChain, createMotoRole };

@@ -1,6 +1,5 @@
 // Test set-up: a moto server that checks signatures (its key is the default chain's), botocore's
 // presigner as the oracle, and a Backstage test backend in which a plugin declares the service.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { JsonObject } from '@backstage/types';
 import { coreServices, createBackendPlugin, createServiceFactory } from '@backstage/backend-plugin-api';
@@ -14,11 +13,16 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const support = (name: string) => require(path.join(REPO_ROOT, '__test__', 'support', name));
-const awsEnv = support('aws-env.js') as {
-  useStaticCredentials(credentials: { accessKeyId: string; secretAccessKey: string }): void;
-};
 const { motoAvailable } = support('moto.js') as { motoAvailable(): boolean };
-const { startEnforcingMoto } = support('moto-enforcing.js') as { startEnforcingMoto(): Promise<EnforcingMoto> };
+/**
+ * startMotoAsDefaultChain: moto with signature checks, its key the default chain's and its STS
+ * the one AssumeRole calls (call before anything signs: the addon reads the chain once).
+ * createMotoRole: a role there, allowed everything; returns its ARN.
+ */
+export const { startMotoAsDefaultChain, createMotoRole } = support('moto-enforcing.js') as {
+  startMotoAsDefaultChain(): Promise<EnforcingMoto>;
+  createMotoRole(moto: EnforcingMoto, name: string): string;
+};
 /** botocore's presigner at a fixed time (see __test__/support/botocore-presign.py). */
 export const { botocorePresign } = support('botocore-presign.js') as {
   botocorePresign(spec: Record<string, unknown> & { kind: 'url' | 'eks'; credentials: AwsKeys; time: Date }): string;
@@ -57,24 +61,6 @@ export interface EnforcingMoto extends AwsKeys {
 
 /** Why the moto tests cannot run here, or false when they can. */
 export const motoSkip = motoAvailable() ? false : 'moto is not installed: run scripts/setup-python.sh (or scripts/test.sh)';
-
-/** Creates role `name` in `moto`, allowed everything, and returns its ARN. */
-export function createMotoRole(moto: EnforcingMoto, name: string): string {
-  const script = path.join(REPO_ROOT, '__test__', 'support', 'moto-role.py');
-  const args = [script, moto.url, moto.accessKeyId, moto.secretAccessKey, name];
-  return execFileSync(path.join(REPO_ROOT, '.venv', 'bin', 'python'), args, { encoding: 'utf8', timeout: 60_000 }).trim();
-}
-
-/**
- * Starts moto with signature checks and makes its key the default credential chain's, with its
- * STS as the one AssumeRole calls. Call before anything signs: the addon reads the chain once.
- */
-export async function startMotoAsDefaultChain(): Promise<EnforcingMoto> {
-  const moto = await startEnforcingMoto();
-  awsEnv.useStaticCredentials(moto);
-  process.env.AWS_ENDPOINT_URL_STS = moto.url;
-  return moto;
-}
 
 export interface ServiceBackend {
   /** The service as the test plugin received it in its `deps`. */
