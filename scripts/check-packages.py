@@ -27,8 +27,10 @@ PLATFORMS = {
     "darwin-arm64": ("Mach-O 64-bit", "arm64"),
 }
 NATIVE = "proxy-sigv4-native"
-# The Backstage packages, each depending on the addon by a semver range.
-PLUGINS = ["backstage-plugin-proxy-sigv4-backend", "backstage-plugin-proxy-sigv4-node"]
+# The Backstage packages, each depending on one of ours (the addon, or the node library) by a
+# semver range.
+NODE_LIBRARY = "backstage-plugin-proxy-sigv4-node"
+PLUGINS = ["backstage-plugin-proxy-sigv4-backend", NODE_LIBRARY, "backstage-plugin-scaffolder-backend-module-proxy-sigv4"]
 LOCAL_SPEC = re.compile(r"^(file|link|workspace|portal):")
 
 
@@ -127,9 +129,12 @@ def main():
     if optional != {f"{NATIVE}-{key}": native["version"] for key in PLATFORMS}:
         fail(f"{NATIVE}'s optionalDependencies are {optional}")
     for plugin in PLUGINS:
-        spec = seen[plugin]["dependencies"].get(NATIVE, "")
-        if not re.match(r"^[\^~]?\d+\.\d+\.\d+$", spec):
-            fail(f"{plugin} depends on {NATIVE} by '{spec}', not a semver range")
+        ours = {name: spec for name, spec in seen[plugin]["dependencies"].items() if name in (NATIVE, NODE_LIBRARY)}
+        if not ours:
+            fail(f"{plugin} depends on neither {NATIVE} nor {NODE_LIBRARY}")
+        for name, spec in ours.items():
+            if not re.match(r"^[\^~]?\d+\.\d+\.\d+$", spec):
+                fail(f"{plugin} depends on {name} by '{spec}', not a semver range")
     print(f"check-packages: all {len(wanted)} packages at {native['version']}, no local dependencies")
 
 

@@ -2,7 +2,8 @@
 # Builds and packs every npm package a release publishes, into dist-packages/:
 #   proxy-sigv4-native-<platform>-<v>.tgz   one per platform, holding its .node
 #   proxy-sigv4-native-<v>.tgz               the loader and types, optionalDependencies on those
-#   backstage-plugin-proxy-sigv4-backend-<v>.tgz, backstage-plugin-proxy-sigv4-node-<v>.tgz
+#   backstage-plugin-proxy-sigv4-backend-<v>.tgz, backstage-plugin-proxy-sigv4-node-<v>.tgz,
+#   backstage-plugin-scaffolder-backend-module-proxy-sigv4-<v>.tgz
 # The six binaries are cross-built on this Linux machine with cargo-zigbuild (zig as C compiler
 # and linker; glibc targets link against glibc 2.28, musl ones dynamically so Node can load them).
 #   scripts/pack.sh                      build all six binaries, then pack everything
@@ -108,8 +109,8 @@ if [ -z "$prebuilt" ]; then
 fi
 
 install_node_deps "$repo"
-# The Backstage packages (plugins/): the backend plugin and the node library.
-PLUGIN_PACKAGES=(proxy-sigv4-backend proxy-sigv4-node)
+# The Backstage packages (plugins/), the node library before the scaffolder module that uses it.
+PLUGIN_PACKAGES=(proxy-sigv4-backend proxy-sigv4-node scaffolder-backend-module-proxy-sigv4)
 for plugin in "${PLUGIN_PACKAGES[@]}"; do
   echo "==> building plugins/$plugin" >&2
   (cd "$repo/plugins/$plugin" && npm run --silent clean && npm run --silent build)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust core (cargo test), the addon from JavaScript against loopback
 # upstreams and moto, the Backstage plugin and the node library (the signer service other
-# plugins use) in real test backends on Node 20, 22 and 24, then
+# plugins use) in real test backends on Node 20, 22 and 24, the scaffolder actions in a real
+# scaffolder backend, then
 # what a release ships: every npm package packed (scripts/pack.sh: six cross-built binaries,
 # checked for format, architecture and dynamic dependencies), the arm64 binary run under qemu,
 # and the tarballs installed into a fresh create-app Backstage app with no Rust toolchain on
@@ -54,6 +55,9 @@ run_suite plugin-node24 15m bash -c 'package_tests_on "$@"' _ proxy-sigv4-backen
 run_suite node-library-node20 5m npm --prefix plugins/proxy-sigv4-node test --silent
 run_suite node-library-node22 5m bash -c 'package_tests_on "$@"' _ proxy-sigv4-node "$E2E_NODE22_BIN"
 run_suite node-library-node24 5m bash -c 'package_tests_on "$@"' _ proxy-sigv4-node "$E2E_NODE24_BIN"
+# Node 20 only: a real scaffolder needs better-sqlite3, built for the Node that installed it. The
+# e2e loads the module in a Node 22 app.
+run_suite scaffolder-module-node20 10m npm --prefix plugins/scaffolder-backend-module-proxy-sigv4 test --silent
 run_suite pack 45m "$repo/scripts/pack.sh"
 run_suite packaged 10m env PROXY_SIGV4_DIST="$repo/dist-packages" PROXY_SIGV4_ARM64_NODE="$arm64_node" \
   node --test --test-concurrency=1 __test__/packaged/
