@@ -48,6 +48,8 @@ fn every_form_in_the_endpoint_data_is_inferred_as_aws_signs_it() {
 fn every_host_in_the_docs_is_inferred_as_aws_signs_it() {
     let expected = [
         ("abc.execute-api.us-west-2.amazonaws.com", "execute-api", "us-west-2"),
+        ("abc.execute-api.eu-west-1.amazonaws.com", "execute-api", "eu-west-1"),
+        ("exports.s3.eu-west-1.amazonaws.com", "s3", "eu-west-1"),
         ("abc123.execute-api.eu-west-1.amazonaws.com", "execute-api", "eu-west-1"),
         ("abc123.execute-api.us-west-2.amazonaws.com", "execute-api", "us-west-2"),
         ("abc123defg.execute-api.us-east-1.amazonaws.com", "execute-api", "us-east-1"),
@@ -66,6 +68,8 @@ fn every_host_in_the_docs_is_inferred_as_aws_signs_it() {
         "MIGRATING.md",
         "plugins/proxy-sigv4-backend/README.md",
         "plugins/proxy-sigv4-backend/config.d.ts",
+        "plugins/proxy-sigv4-node/README.md",
+        "plugins/scaffolder-backend-module-proxy-sigv4/README.md",
     ]
     .map(|doc| std::fs::read_to_string(format!("{}/{doc}", env!("CARGO_MANIFEST_DIR"))).unwrap());
     let is_host_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
