@@ -8,9 +8,10 @@
 #
 #   scripts/e2e/run.sh DIST_DIR
 #
-# DIST_DIR holds the packed tarballs: proxy-sigv4-native-*.tgz, backstage-plugin-proxy-sigv4-backend-*.tgz
+# DIST_DIR holds the packed tarballs: proxy-sigv4-native-*.tgz, backstage-plugin-proxy-sigv4-backend-*.tgz,
+# backstage-plugin-proxy-sigv4-node-*.tgz, backstage-plugin-scaffolder-backend-module-proxy-sigv4-*.tgz
 # and, in the final layout, the per-platform proxy-sigv4-native-<platform>-*.tgz. Every
-# proxy-sigv4-native* and plugin tarball found there is installed through the app's root
+# proxy-sigv4-native* and Backstage package tarball found there is installed through the app's root
 # `resolutions` (name -> file:./vendor/proxy-sigv4/<tarball>), so the same script serves the
 # interim set (addon with its .node inside) and the final one (addon + platform packages).
 #
@@ -142,6 +143,19 @@ report_addon() { # PGID LABEL
   [ "$found" = 1 ] || die "[$label] no process of group $pgid has a proxy-sigv4 .node mapped"
 }
 
+# The app's scaffolder lists the module's actions (GET /api/scaffolder/v2/actions, the list the
+# template editor shows), so the module loaded with the node library's service behind it.
+check_scaffolder_actions() { # BASE LABEL
+  local body id missing=""
+  body="$(curl -sf --max-time 30 -H "Authorization: Bearer $static_token" "$1/api/scaffolder/v2/actions")" \
+    || die "[$2] GET /api/scaffolder/v2/actions failed"
+  for id in aws:sigv4:request aws:bootstrap:terraform-state; do
+    printf '%s' "$body" | grep -qE "\"id\": ?\"$id\"" || missing+=" $id"
+  done
+  [ -z "$missing" ] || die "[$2] the app's scaffolder does not list:$missing"
+  say "[$2] the app's scaffolder lists aws:sigv4:request and aws:bootstrap:terraform-state (GET /api/scaffolder/v2/actions)"
+}
+
 aws_env=(
   AWS_ACCESS_KEY_ID="AKIAE2E$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)"
   AWS_SECRET_ACCESS_KEY="$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
@@ -177,13 +191,15 @@ touch "$tmp/start-stamp"
 # file names.
 declare -A tarball_of=()
 plugin_pkg=backstage-plugin-proxy-sigv4-backend
+node_library_pkg=backstage-plugin-proxy-sigv4-node
+scaffolder_pkg=backstage-plugin-scaffolder-backend-module-proxy-sigv4
 platform_pkg=""
 shopt -s nullglob
 for f in "$dist"/*.tgz; do
   manifest="$(tar -xzOf "$f" package/package.json 2>/dev/null)" || { log "skipping $f: no package/package.json"; continue; }
   name="$(printf '%s' "$manifest" | e2e_run node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).name')"
   case "$name" in
-    proxy-sigv4-native* | "$plugin_pkg") ;;
+    proxy-sigv4-native* | "$plugin_pkg" | "$node_library_pkg" | "$scaffolder_pkg") ;;
     *) log "skipping $f ($name): not one of ours"; continue ;;
   esac
   [ -z "${tarball_of[$name]:-}" ] || die "two tarballs for $name in $dist"
@@ -195,7 +211,9 @@ for f in "$dist"/*.tgz; do
   if tar -tzf "$f" | grep -q '^package/binding\.gyp$'; then die "$name has a binding.gyp: it would build on install"; fi
 done
 shopt -u nullglob
-[ -n "${tarball_of[$plugin_pkg]:-}" ] || die "no $plugin_pkg tarball in $dist"
+for name in "$plugin_pkg" "$node_library_pkg" "$scaffolder_pkg"; do
+  [ -n "${tarball_of[$name]:-}" ] || die "no $name tarball in $dist"
+done
 [ -n "${tarball_of[proxy-sigv4-native]:-}" ] || die "no proxy-sigv4-native tarball in $dist"
 [ -z "${tarball_of[proxy-sigv4-native-linux-x64-gnu]:-}" ] || platform_pkg=proxy-sigv4-native-linux-x64-gnu
 plugin_version="$(tar -xzOf "${tarball_of[$plugin_pkg]}" package/package.json | e2e_run node -p 'JSON.parse(require("fs").readFileSync(0,"utf8")).version')"
@@ -251,17 +269,17 @@ index="$app/packages/backend/src/index.ts"
 grep -q "^backend.add(import('@backstage/plugin-signals-backend'));$" "$index" || die "signals-backend line not found in $index"
 sed -i "\#^backend.add(import('@backstage/plugin-signals-backend'));\$#d" "$index"
 [ "$(grep -c '^backend.start();$' "$index")" = 1 ] || die "expected one backend.start(); in $index"
-sed -i "s#^backend.start();\$#backend.add(import('$plugin_pkg'));\n\nbackend.start();#" "$index"
-say "packages/backend/src/index.ts: added backend.add(import('$plugin_pkg')); removed backend.add(import('@backstage/plugin-signals-backend')); (it crashes this template's backend at startup)"
+sed -i "s#^backend.start();\$#backend.add(import('$plugin_pkg'));\nbackend.add(import('$scaffolder_pkg'));\n\nbackend.start();#" "$index"
+say "packages/backend/src/index.ts: added backend.add(import('$plugin_pkg')); and backend.add(import('$scaffolder_pkg')); removed backend.add(import('@backstage/plugin-signals-backend')); (it crashes this template's backend at startup)"
 
 # YARN_ENABLE_SCRIPTS=0: the copied app's native modules (better-sqlite3 & co.) are already built
 # for this Node; Yarn's build hash includes absolute paths, so in a copied app it would rebuild
 # all of them (~2 min) for nothing. Our packages have no install scripts (checked above); the
 # production install below runs with scripts on, as the Dockerfile does.
-(cd "$app" && e2e_run YARN_ENABLE_SCRIPTS=0 timeout 1200 yarn workspace backend add "$plugin_pkg@^$plugin_version") \
+(cd "$app" && e2e_run YARN_ENABLE_SCRIPTS=0 timeout 1200 yarn workspace backend add "$plugin_pkg@^$plugin_version" "$scaffolder_pkg@^$plugin_version") \
   > "$tmp/logs/yarn-add.log" 2>&1 || { tail -n 40 "$tmp/logs/yarn-add.log" >&2; die "yarn workspace backend add failed"; }
 grep -E 'YN0001|YN0009' "$tmp/logs/yarn-add.log" >&2 && die "yarn reported errors (log: $tmp/logs/yarn-add.log)"
-say "yarn workspace backend add $plugin_pkg@^$plugin_version: ok (also installed packages/backend-legacy with @backstage/backend-common $(e2e_run node -p "require('$app/node_modules/@backstage/backend-common/package.json').version"))"
+say "yarn workspace backend add $plugin_pkg@^$plugin_version $scaffolder_pkg@^$plugin_version: ok (also installed packages/backend-legacy with @backstage/backend-common $(e2e_run node -p "require('$app/node_modules/@backstage/backend-common/package.json').version"))"
 
 # ---------------------------------------------------------------------------------------------
 phase "yarn tsc (app root)"
@@ -318,6 +336,7 @@ e2e_run node "$tmp/upstream/check.mjs" --base "http://127.0.0.1:$dev_port" --tok
   --out "$tmp/results/new-backend.json" | tee "$tmp/logs/check-dev.log" \
   || die "new backend: checks failed (backend log: $tmp/logs/backend-dev.log)"
 summary+=("$(cat "$tmp/logs/check-dev.log")")
+check_scaffolder_actions "http://127.0.0.1:$dev_port" "new backend"
 stop_bg "$dev_pid" "new backend (dev)"
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +416,7 @@ cp "$app/packages/backend/dist/bundle.tar.gz" "$prod/"
 for f in "$app"/app-config*.yaml; do case "$f" in *.local.yaml) ;; *) cp "$f" "$prod/" ;; esac; done
 (cd "$prod" && tar xzf bundle.tar.gz && rm bundle.tar.gz)
 say "production install: yarn workspaces focus --all --production on node $(env -i "${prod_env[@]}" node --version) in $prod (outside the app)"
-say "production install: packages of ours in node_modules: $(cd "$prod/node_modules" && ls -d proxy-sigv4-native* backstage-plugin-proxy-sigv4-backend 2>/dev/null | tr '\n' ' ')"
+say "production install: packages of ours in node_modules: $(cd "$prod/node_modules" && ls -d proxy-sigv4-native* backstage-plugin-proxy-sigv4-* backstage-plugin-scaffolder-backend-module-proxy-sigv4 2>/dev/null | tr '\n' ' ')"
 
 phase "production backend: start and requests"
 prod_port="$(e2e_run node "$tmp/upstream/free-port.cjs")"
@@ -414,6 +433,7 @@ e2e_run node "$tmp/upstream/check.mjs" --base "http://127.0.0.1:$prod_port" --to
   --out "$tmp/results/production.json" | tee "$tmp/logs/check-prod.log" \
   || die "production backend: checks failed (backend log: $tmp/logs/backend-prod.log)"
 summary+=("$(cat "$tmp/logs/check-prod.log")")
+check_scaffolder_actions "http://127.0.0.1:$prod_port" "production"
 stop_bg "$prod_pid" "production backend"
 stop_bg "$upstream_pid" "verifying upstream"
 
@@ -438,7 +458,7 @@ say "production folder: no file in yarn.lock, package.json, packages/, node_modu
 [ "$maps" = 0 ] || say "production folder: note: $maps source map(s) name the build folder in their sources list (Backstage's frontend bundle; not read at run time)"
 while IFS= read -r line; do
   say "production yarn.lock: ${line}"
-done < <(grep -E '^  resolution: "(proxy-sigv4-native|backstage-plugin-proxy-sigv4-backend)[^"]*@' "$prod/yarn.lock" | sed 's/^  resolution: //; s/#.*//; s/"//g')
+done < <(grep -E '^  resolution: "(proxy-sigv4-native|backstage-plugin-proxy-sigv4-backend|backstage-plugin-proxy-sigv4-node|backstage-plugin-scaffolder-backend-module-proxy-sigv4)[^"]*@' "$prod/yarn.lock" | sed 's/^  resolution: //; s/#.*//; s/"//g')
 
 # ---------------------------------------------------------------------------------------------
 if [ "$copy_mode" = link ]; then
