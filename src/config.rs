@@ -167,13 +167,17 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
             "endpoints" => value.is_object(),
             REREAD_INTERVAL_KEY => reread_interval(value).map(|_| true)?,
             SIGNER_KEY => check_signer(value).map(|_| true)?,
+            crate::temporary_credentials::KEY => value.is_object(),
             _ => {
                 return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"))
             }
         };
         if !valid {
-            let expected =
-                if key == "endpoints" { "must be an object of routes" } else { "must be true or false" };
+            let expected = match key.as_str() {
+                "endpoints" => "must be an object of routes",
+                crate::temporary_credentials::KEY => "must be an object with roles",
+                _ => "must be true or false",
+            };
             return Err(ProxyError::invalid_config(key, "", expected));
         }
     }
@@ -464,7 +468,7 @@ fn credential_source(at: &str, route: &ExpandedRoute) -> Result<CredentialSource
 }
 
 /// `arn:<partition>:iam::<12-digit account>:role/<path/>name`
-fn is_role_arn(arn: &str) -> bool {
+pub(crate) fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     match parts.as_slice() {
         ["arn", partition, "iam", "", account, resource] => {

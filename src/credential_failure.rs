@@ -46,7 +46,8 @@ fn sts_failure(error: &CredentialsError) -> Option<String> {
     None
 }
 
-fn describe_sdk_error<E>(error: &SdkError<E, HttpResponse>) -> String
+/// How an STS call failed: STS's error code and request id, or the kind of transport failure.
+pub fn describe_sdk_error<E>(error: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + RequestId,
 {

@@ -456,6 +456,14 @@ async fn assume_role(role: AssumeRole, route_region: String) -> SharedCredential
     })
 }
 
+/// An STS client on the default chain, for calls the proxy makes itself (temporary credentials
+/// for users). The SDK config's region, else us-east-1's regional endpoint.
+pub async fn sts_client() -> aws_sdk_sts::Client {
+    let config = sdk_config().await;
+    let region = config.region().cloned().unwrap_or_else(|| Region::new("us-east-1"));
+    aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(config).region(region).build())
+}
+
 /// Stands in when the SDK config has no provider at all (it always has one today).
 #[derive(Debug)]
 struct NoCredentials;

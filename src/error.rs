@@ -28,6 +28,8 @@ pub enum ErrorKind {
     LengthRequired,
     /// No configured route matches the request path.
     RouteNotFound,
+    /// The role asked for is not one config allows for this use.
+    RoleNotAllowed,
     /// No AWS credentials could be obtained for the route.
     CredentialsUnavailable,
     /// The upstream could not be reached (refused, DNS, TLS, reset before the response).
@@ -49,6 +51,7 @@ impl ErrorKind {
             ErrorKind::BadPath | ErrorKind::BadHeader | ErrorKind::BadMethod | ErrorKind::InvalidArgument => {
                 400
             }
+            ErrorKind::RoleNotAllowed => 403,
             ErrorKind::RouteNotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::LengthRequired => 411,
@@ -74,6 +77,7 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorKind::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorKind::RouteNotFound => "ROUTE_NOT_FOUND",
+            ErrorKind::RoleNotAllowed => "ROLE_NOT_ALLOWED",
             ErrorKind::CredentialsUnavailable => "CREDENTIALS_UNAVAILABLE",
             ErrorKind::UpstreamUnreachable => "UPSTREAM_UNREACHABLE",
             ErrorKind::UpstreamTimeout => "UPSTREAM_TIMEOUT",
@@ -96,6 +100,7 @@ impl ErrorKind {
                 "InputError"
             }
             ErrorKind::RouteNotFound => "NotFoundError",
+            ErrorKind::RoleNotAllowed => "NotAllowedError",
             ErrorKind::CredentialsUnavailable => "ServiceUnavailableError",
             ErrorKind::MethodNotAllowed => "MethodNotAllowedError",
             ErrorKind::LengthRequired => "LengthRequiredError",
@@ -220,7 +225,8 @@ mod tests {
     #[test]
     fn backstage_names_are_known_names_of_their_status() {
         use ErrorKind::*;
-        let backstage = [(400, "InputError"), (404, "NotFoundError"), (503, "ServiceUnavailableError")];
+        let backstage =
+            [(400, "InputError"), (403, "NotAllowedError"), (404, "NotFoundError"), (503, "ServiceUnavailableError")];
         let http_errors = [
             (405, "MethodNotAllowedError"),
             (411, "LengthRequiredError"),
@@ -238,6 +244,7 @@ mod tests {
             PayloadTooLarge,
             LengthRequired,
             RouteNotFound,
+            RoleNotAllowed,
             CredentialsUnavailable,
             UpstreamUnreachable,
             UpstreamTimeout,

@@ -26,6 +26,7 @@ pub mod request_plan;
 pub mod route_match;
 pub mod signing;
 pub mod sigv4;
+pub mod temporary_credentials;
 pub mod tls;
 
 #[cfg(feature = "napi")]

@@ -14,6 +14,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::config::{parse_options, parse_routes, Route};
+use crate::temporary_credentials::TemporaryCredentialsPolicy;
 use crate::credentials::{shared_cache, CredentialCache, CredentialSource, CredentialStatus};
 use crate::error::{ErrorKind, ProxyError};
 use crate::forward::{
@@ -92,6 +93,8 @@ pub struct Proxy {
     route_names: Vec<Arc<str>>,
     /// Per route, the last failure that was not the caller's (5xx), for health.
     last_failures: Vec<Mutex<Option<RouteFailure>>>,
+    /// Who may have temporary credentials for which roles; None when the feature is off.
+    temporary_credentials: Option<TemporaryCredentialsPolicy>,
 }
 
 /// A proxy failure of a route: its stable code and when.
@@ -128,7 +131,13 @@ impl Proxy {
         let selector = RouteSelector::new(routes.iter().map(|r| r.key.clone()).collect());
         let route_names = routes.iter().map(|r| Arc::from(r.key.as_str())).collect();
         let last_failures = routes.iter().map(|_| Mutex::new(None)).collect();
-        Ok(Self { routes, selector, credentials, clients, route_names, last_failures })
+        let temporary_credentials = crate::temporary_credentials::parse(config)?;
+        Ok(Self { routes, selector, credentials, clients, route_names, last_failures, temporary_credentials })
+    }
+
+    /// The temporary credentials policy, when config turns the feature on.
+    pub fn temporary_credentials(&self) -> Option<&TemporaryCredentialsPolicy> {
+        self.temporary_credentials.as_ref()
     }
 
     pub fn route_keys(&self) -> &[String] {
