@@ -105,6 +105,14 @@ export declare class SigV4Proxy {
   signRequest(route: string, input: SignRequestInput): Promise<Record<string, string>>
   /** Presigns a request (as `presignRequest` does) with the credentials of route `route`. */
   presignRequest(route: string, input: PresignRequestInput): Promise<string>
+  /** The `temporaryCredentials` config; absent when the feature is off. */
+  get temporaryCredentials(): TemporaryCredentialsOptions | null
+  /**
+   * A fresh STS AssumeRole session of a role config lists, scoped by its session policy, or
+   * the refusal to answer with (`ROLE_NOT_ALLOWED`, also when the feature is off;
+   * `INVALID_ARGUMENT`; `CREDENTIALS_UNAVAILABLE`). Rejects only on a bad argument.
+   */
+  issueTemporaryCredentials(request: TemporaryCredentialsRequest): Promise<TemporaryCredentialsAnswer>
 }
 
 /** A new upstream connection (DNS, TCP, TLS) and how long it took. */
@@ -321,6 +329,47 @@ export interface StaticCredentials {
 
 /** The upstream samples recorded since the last call, in one batch. */
 export declare function takeUpstreamSamples(): UpstreamSamples
+
+/** A session's credentials, to hand to the caller and nowhere else. */
+export interface TemporaryCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken: string
+  /** When they expire, in milliseconds since the epoch. */
+  expiration: number
+}
+
+/** The answer to a request: the credentials, or why the proxy refuses them. */
+export interface TemporaryCredentialsAnswer {
+  credentials?: TemporaryCredentials
+  /**
+   * Set when refused: a role config does not list (403), a duration the role does not allow
+   * (400), STS refused or could not be reached (503).
+   */
+  refusal?: ProxyErrorInfo
+}
+
+/** The `temporaryCredentials` config, for the parts the Backstage router decides. */
+export interface TemporaryCredentialsOptions {
+  /** Service principals may ask too (users only when false). */
+  allowServicePrincipals: boolean
+  /** How many requests one caller may make in a minute. */
+  requestsPerMinute: number
+  /** The roles callers may ask for. */
+  roles: Array<string>
+}
+
+/** What a caller asks for. */
+export interface TemporaryCredentialsRequest {
+  roleArn: string
+  /** The session's length: 900 up to the role's `maxDuration`; that maximum when omitted. */
+  durationSeconds?: number
+  /**
+   * The caller's Backstage entity ref (e.g. `user:default/jane.doe`): the session name and
+   * `SourceIdentity`, so CloudTrail names the person.
+   */
+  principal: string
+}
 
 /** Upstream samples since the last call. */
 export interface UpstreamSamples {

@@ -9,3 +9,4 @@ mod js_text;
 mod observability;
 mod proxy;
 mod signer;
+mod temporary_credentials;

@@ -142,7 +142,7 @@ async fn sign_with(
 
 /// A promise of what `work` (run on the Tokio runtime) gives; its failure rejects with the
 /// error's stable `code`. A bad argument rejects too: callers of a promise look for failures there.
-fn promise_of<T: ToNapiValue + Send + 'static>(
+pub(super) fn promise_of<T: ToNapiValue + Send + 'static>(
     env: &Env,
     what: &str,
     work: impl std::future::Future<Output = std::result::Result<T, ProxyError>> + Send + 'static,
