@@ -79,12 +79,22 @@ export interface Config {
     };
 
     /**
+     * Temporary AWS credentials for signed-in users at `POST /api/proxy-sigv4/.credentials`
+     * (body `{ roleArn, durationSeconds? }`). Off when absent. Each request needs Backstage user
+     * credentials (services only with `allowServicePrincipals`) and the permission
+     * `proxy-sigv4.temporary-credentials.issue` for the role (its `resourceRef`); the answer is a
+     * fresh STS AssumeRole session named after the user (session name and SourceIdentity), never
+     * the backend's own keys. Needs the new backend system.
+     */
+    temporaryCredentials?: TemporaryCredentialsConfig;
+
+    /**
      * One route. The key is the route path (starting with `/`); the value is either the target
      * URL (short form: http or https, signed with the default credentials) or an object
      * (expanded form). `boolean | undefined` and the object of routes are in the union only
      * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`,
-     * `endpoints`, `credentialRereadInterval` and `signer`; a route is never a boolean, a
-     * duration, an object of routes or the signer's options. (The duration is a string here: an object form in this union would
+     * `endpoints`, `credentialRereadInterval`, `signer` and `temporaryCredentials`; a route is
+     * never a boolean, a duration, an object of routes or those options' objects. (The duration is a string here: an object form in this union would
      * hide the routes' secret header values from Backstage's schema.)
      */
     [route: string]:
@@ -93,8 +103,28 @@ export interface Config {
       | string
       | ProxySigV4Route
       | { [route: string]: string | ProxySigV4Route }
-      | { allowedRoles?: string[] };
+      | { allowedRoles?: string[] }
+      | TemporaryCredentialsConfig;
   };
+}
+
+/** See `proxysigv4.temporaryCredentials`. */
+interface TemporaryCredentialsConfig {
+  /** Service principals may ask too. Default: false (users only). */
+  allowServicePrincipals?: boolean;
+  /** Requests one caller may make in any minute, per backend instance (1-600). Default: 10. */
+  requestsPerMinute?: number;
+  /** The roles callers may ask for; any other is refused (403 ROLE_NOT_ALLOWED). */
+  roles: Array<{
+    /** The IAM role, assumed from the backend's default credentials. Its trust policy must allow `sts:SetSourceIdentity`. */
+    roleArn: string;
+    /** The longest session handed out, 15m to 1h (a duration string). Default: 15m. */
+    maxDuration?: string;
+    /** An IAM policy document (JSON text or object) that scopes every session below the role's own policies. */
+    sessionPolicy?: string | object;
+    /** Managed policy ARNs that scope every session likewise. */
+    policyArns?: string[];
+  }>;
 }
 
 /** The expanded form of a route. */

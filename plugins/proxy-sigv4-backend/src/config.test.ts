@@ -218,7 +218,7 @@ describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
   });
   after(() => ca?.cleanup());
 
-  it('accepts every route key, also under endpoints, where header values are secret too', async () => {
+  it('accepts every route key, also under endpoints, and every option, where header values are secret too', async () => {
     const schema = await loadConfigSchema({
       dependencies: [],
       packagePaths: [path.resolve(__dirname, '..', 'package.json')],
@@ -237,7 +237,14 @@ describe('config schema (config.d.ts)', { timeout: 60_000 }, () => {
       headers: { 'x-api-key': 'value-1' },
       caFile: ca.caFile,
     };
-    const data = { proxysigv4: { credentialRereadInterval: '15m', '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };
+    const options = {
+      signer: { allowedRoles: [ROLE_ARN] },
+      temporaryCredentials: {
+        requestsPerMinute: 5,
+        roles: [{ roleArn: ROLE_ARN, maxDuration: '30m', sessionPolicy: { Version: '2012-10-17', Statement: [] }, policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] }],
+      },
+    };
+    const data = { proxysigv4: { credentialRereadInterval: '15m', ...options, '/r': route, endpoints: { '/e': { ...route, sessionDuration: '1h' }, '/s': SHORT_TARGET } } };
     // process() validates against the schema and throws on a violation.
     const [secret] = schema.process([{ data, context: 'test' }], { visibility: ['secret'] });
     assert.deepEqual(secret.data, {

@@ -12,3 +12,4 @@ export type { RouterOptions } from './router';
 export { ProxySigV4ConfigError, readProxySigV4Settings } from './config';
 export type { ProxySigV4Settings } from './config';
 export type { BackstageErrorBody } from './errors';
+export { AWS_ROLE_RESOURCE_TYPE, temporaryCredentialsPermission } from './temporary-credentials';

@@ -2,6 +2,7 @@ import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api
 import type { ServiceRef } from '@backstage/backend-plugin-api';
 import { followConfigChanges } from './reload';
 import { createProxyRouter } from './router';
+import { temporaryCredentialsPermission } from './temporary-credentials';
 import type { MeterLike } from './metrics';
 
 /**
@@ -36,12 +37,15 @@ export const proxySigV4Plugin = createBackendPlugin({
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
         auditor: coreServices.auditor,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
         lifecycle: coreServices.lifecycle,
         ...(metricsRef && { metrics: metricsRef }),
       },
-      async init({ config, logger, httpRouter, httpAuth, auditor, lifecycle, ...optional }) {
+      async init({ config, logger, httpRouter, httpAuth, auditor, permissions, permissionsRegistry, lifecycle, ...optional }) {
         const { metrics } = optional as { metrics?: MeterLike };
-        const proxyRouter = await createProxyRouter({ config, logger, httpAuth, auditor, metrics });
+        permissionsRegistry.addPermissions([temporaryCredentialsPermission]);
+        const proxyRouter = await createProxyRouter({ config, logger, httpAuth, auditor, permissions, metrics });
         httpRouter.use(proxyRouter.router);
         // Lets credential-less callers past Backstage's barrier to the open routes; the
         // router still checks every request itself (these policies are prefix matches). They

@@ -9,6 +9,7 @@ import type {
   DiscoveryService,
   HttpAuthService,
   LoggerService,
+  PermissionsService,
 } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import { CancelSignal } from 'proxy-sigv4-native';
@@ -16,6 +17,7 @@ import type { ProxyErrorInfo, ProxyResponse, RequestPlan, RouteInfo, SigV4Proxy 
 import { ClientClosedError, discardRestOfBody, readRawBody, streamRequestBody } from './body';
 import type { StreamedBody } from './body';
 import { HEALTH_PATH, healthView } from './health';
+import { CREDENTIALS_PATH, temporaryCredentialsRouter } from './temporary-credentials';
 import { createProxyMetrics, globalMeter } from './metrics';
 import type { MeterLike, ProxyMetrics } from './metrics';
 import { createSigV4Proxy, readProxySigV4Settings } from './config';
@@ -44,6 +46,11 @@ export interface RouterOptions {
   auditor?: AuditorService;
   /** Accepted for signature compatibility with other legacy plugins; not used. */
   discovery?: DiscoveryService;
+  /**
+   * Checks who may have temporary credentials (`POST /.credentials`, when
+   * `proxysigv4.temporaryCredentials` is configured). Without it that path is not served.
+   */
+  permissions?: PermissionsService;
   /**
    * Where the plugin's metrics go: Backstage's MetricsService where the backend has it, else
    * the app's global OpenTelemetry meter (a no-op until the app sets up the OTel SDK).
@@ -96,16 +103,24 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
  * `reload` it calls when the config changes.
  */
 export async function createProxyRouter(options: RouterOptions): Promise<ProxyRouter> {
-  const { logger, config, httpAuth, auditor } = options;
+  const { logger, config, httpAuth, auditor, permissions } = options;
   let current = loadRouteTable(config, httpAuth);
   const { routes } = current;
   logRoutes(logger, 'serving', routes, current.allowUnauthenticatedRequests);
   // Backstage cannot remove or add auth policies after startup: these stay for the process.
-  const unauthenticatedPaths = unauthenticatedPolicyPaths(routes, current.allowUnauthenticatedRequests);
+  // The credentials path checks callers itself, so that a refused anonymous call is audited too.
+  const servesCredentials = permissions !== undefined && httpAuth !== undefined;
+  const unauthenticatedPaths = [
+    ...unauthenticatedPolicyPaths(routes, current.allowUnauthenticatedRequests),
+    ...(servesCredentials ? [CREDENTIALS_PATH] : []),
+  ];
+  if (current.proxy.temporaryCredentials && !servesCredentials) {
+    logger.warn(`proxy-sigv4: temporaryCredentials is configured but not served: ${CREDENTIALS_PATH} needs the new backend system's permissions service`);
+  }
 
   const metrics = createProxyMetrics(options.metrics ?? globalMeter(), () => current.proxy);
   return {
-    router: buildRouter({ routes: () => current, logger, auditor, httpAuth, metrics }),
+    router: buildRouter({ routes: () => current, logger, auditor, httpAuth, permissions, metrics }),
     unauthenticatedPaths,
     reload() {
       const next = loadRouteTable(config, httpAuth);
@@ -187,6 +202,8 @@ interface BuildOptions {
   auditor?: AuditorService;
   /** Checks credentials where required; present whenever a request can require them. */
   httpAuth?: HttpAuthService;
+  /** With httpAuth, serves temporary credentials where config turns them on. */
+  permissions?: PermissionsService;
   metrics: ProxyMetrics;
 }
 
@@ -220,6 +237,11 @@ function buildRouter(options: BuildOptions): express.Router {
       })
       .catch(next);
   });
+
+  if (options.permissions && options.httpAuth) {
+    const { httpAuth, permissions, auditor } = options;
+    router.use(temporaryCredentialsRouter({ proxy: () => options.routes().proxy, httpAuth, permissions, auditor }));
+  }
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     const exchange: Exchange = { started: process.hrtime.bigint() };
