@@ -43,6 +43,10 @@ pub struct Route {
     pub signing_host: String,
     pub credentials: CredentialSource,
     pub policy: RoutePolicy,
+    /// Set when the route signs with SigV4A (`signingAlgorithm: sigv4a`): the region set its
+    /// signatures are valid in (`*`, or regions joined by commas), e.g. for S3 Multi-Region
+    /// Access Points. `scope.region` stays a single region, for STS.
+    pub sigv4a_region_set: Option<String>,
 }
 
 /// Where a route forwards to: scheme and authority are fixed; request paths go under `base_path`.
@@ -57,7 +61,7 @@ pub struct Target {
 }
 
 /// The keys of the expanded route form. Others are rejected so a typo is not silently ignored.
-const ROUTE_KEYS: [&str; 21] = [
+const ROUTE_KEYS: [&str; 23] = [
     "target",
     "hostHeader",
     "profile",
@@ -79,6 +83,8 @@ const ROUTE_KEYS: [&str; 21] = [
     "unsignedPayload",
     "responseHeaders",
     "caFile",
+    "signingAlgorithm",
+    "regionSet",
 ];
 
 /// The expanded route form.
@@ -95,6 +101,8 @@ struct ExpandedRoute {
     host_header: Option<String>,
     service: Option<String>,
     region: Option<String>,
+    signing_algorithm: Option<String>,
+    region_set: Option<Value>,
 }
 
 /// Parses the whole `proxysigv4` object. `null` (no config) gives no routes.
@@ -282,12 +290,47 @@ fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> 
     let credentials = credential_source(at, &expanded)?;
     let target = parse_target(at, &expanded.target)?;
     let signing_host = signing_host(at, &target, expanded.host_header.as_deref())?;
-    let scope = signing_scope(at, &signing_host, &target, expanded.service, expanded.region)?;
+    let sigv4a_region_set = sigv4a_region_set(at, &expanded)?;
+    // A SigV4A signature names no single region; STS still needs one when none is inferred.
+    let region = match (&expanded.region, &sigv4a_region_set) {
+        (None, Some(_)) if infer_scope(&signing_host).is_none() => Some(SIGV4A_STS_REGION.to_string()),
+        _ => expanded.region,
+    };
+    let scope = signing_scope(at, &signing_host, &target, expanded.service, region)?;
     let policy = raw_policy.validate(at)?;
     if target.scheme == Scheme::HTTP && !policy.ca_certificates.is_empty() {
         return Err(ProxyError::invalid_config(at, "caFile", "is only used with an https target"));
     }
-    Ok(Route { key: key.to_string(), target, scope, signing_host, credentials, policy })
+    Ok(Route { key: key.to_string(), target, scope, signing_host, credentials, policy, sigv4a_region_set })
+}
+
+/// The region a SigV4A route's AssumeRole calls STS in when its host names none.
+const SIGV4A_STS_REGION: &str = "us-east-1";
+
+/// `signingAlgorithm` (`sigv4`, the default, or `sigv4a`) and `regionSet` (SigV4A only: `'*'`,
+/// the default, or a list of regions): the region set to sign SigV4A for, or None for SigV4.
+fn sigv4a_region_set(at: &str, route: &ExpandedRoute) -> Result<Option<String>, ProxyError> {
+    match (route.signing_algorithm.as_deref(), &route.region_set) {
+        (None | Some("sigv4"), None) => Ok(None),
+        (None | Some("sigv4"), Some(_)) => {
+            Err(ProxyError::invalid_config(at, "regionSet", "is only used with signingAlgorithm: sigv4a"))
+        }
+        (Some("sigv4a"), None) => Ok(Some("*".to_string())),
+        (Some("sigv4a"), Some(set)) => {
+            let regions: Option<Vec<&str>> = match set {
+                Value::String(one) => Some(vec![one.as_str()]),
+                Value::Array(many) => many.iter().map(Value::as_str).collect(),
+                _ => None,
+            };
+            match regions {
+                Some(regions) if !regions.is_empty() && regions.iter().all(|r| *r == "*" || is_aws_name(r)) => {
+                    Ok(Some(regions.join(",")))
+                }
+                _ => Err(ProxyError::invalid_config(at, "regionSet", "must be '*' or a list of regions")),
+            }
+        }
+        (Some(_), _) => Err(ProxyError::invalid_config(at, "signingAlgorithm", "must be 'sigv4' or 'sigv4a'")),
+    }
 }
 
 fn check_route_key(key: &str, at: &str) -> Result<(), ProxyError> {

@@ -99,8 +99,8 @@ pub struct ResponseRules<'a> {
 }
 
 /// Headers that carry a signature or a caller's identity: only the proxy sets them upstream.
-const SIGNING_HEADERS: [&str; 4] =
-    ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+const SIGNING_HEADERS: [&str; 5] =
+    ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "x-amz-region-set"];
 
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.contains(&name)

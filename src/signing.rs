@@ -51,6 +51,14 @@ fn signature_headers_by_aws_sigv4(
         .map_err(|e| {
             ProxyError::new(ErrorKind::Internal, "could not build signing parameters").with_source(e)
         })?;
+    sign_with_aws_sigv4(request, params.into())
+}
+
+/// Signs `request` with aws-sigv4 (SigV4 or SigV4A, as `params` say): the headers to add.
+fn sign_with_aws_sigv4(
+    request: &RequestToSign<'_>,
+    params: aws_sigv4::http_request::SigningParams<'_>,
+) -> Result<Vec<(&'static str, String)>, ProxyError> {
     let signable = SignableRequest::new(
         request.method,
         request.url,
@@ -61,11 +69,33 @@ fn signature_headers_by_aws_sigv4(
         },
     )
     .map_err(|e| ProxyError::bad_path("the request cannot be signed").with_source(e))?;
-    let (instructions, _signature) = sign(signable, &params.into())
+    let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| ProxyError::new(ErrorKind::Internal, "signing failed").with_source(e))?
         .into_parts();
     let (headers, _query) = instructions.into_parts();
     Ok(headers.into_iter().map(|h| (h.name(), h.value().to_string())).collect())
+}
+
+/// The SigV4A headers (`authorization`, `x-amz-date`, `x-amz-region-set`, and
+/// `x-amz-security-token` / `x-amz-content-sha256` where they apply): an ECDSA P-256 signature
+/// valid in every region of `region_set`, from aws-sigv4 (the core signs SigV4 only).
+pub fn sigv4a_signature_headers(
+    request: &RequestToSign<'_>,
+    service: &str,
+    region_set: &str,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<Vec<(&'static str, String)>, ProxyError> {
+    let identity: Identity = credentials.clone().into();
+    let params = aws_sigv4::sign::v4a::SigningParams::builder()
+        .identity(&identity)
+        .region_set(region_set)
+        .name(service)
+        .time(time)
+        .settings(settings_for(Rules::for_request(service, request.payload)))
+        .build()
+        .map_err(|e| ProxyError::new(ErrorKind::Internal, "could not build signing parameters").with_source(e))?;
+    sign_with_aws_sigv4(request, params.into())
 }
 
 /// aws-sigv4's settings for `rules`.
@@ -89,6 +119,8 @@ pub struct RequestDescription {
     pub body: Vec<u8>,
     pub service: Option<String>,
     pub region: Option<String>,
+    /// Sign with SigV4A for this region set (`*`, or regions joined by commas) instead of SigV4.
+    pub sigv4a_region_set: Option<String>,
 }
 
 /// Signs a described request with the given credentials, at once.
@@ -105,7 +137,8 @@ fn sign_description_with(
     credentials: &Credentials,
 ) -> Result<Vec<(String, String)>, ProxyError> {
     let headers = description.headers.clone();
-    headers_to_send(&description.method, &description.url, headers, &description.body, scope, credentials)
+    let region_set = description.sigv4a_region_set.as_deref();
+    headers_to_send(&description.method, &description.url, headers, &description.body, scope, region_set, credentials)
 }
 
 /// Every header to send: the caller's (names lower-cased), `host`, and the signature headers.
@@ -116,6 +149,7 @@ pub fn headers_to_send(
     headers: Vec<(String, String)>,
     body: &[u8],
     scope: &SigningScope,
+    sigv4a_region_set: Option<&str>,
     credentials: &Credentials,
 ) -> Result<Vec<(String, String)>, ProxyError> {
     let caller = caller_headers(url, headers)?;
@@ -125,8 +159,11 @@ pub fn headers_to_send(
         headers: caller.iter().map(|h| (h.name.as_str(), h.sent.as_str())).collect(),
         payload: Payload::Bytes(body),
     };
-    let added = signature_headers(&to_sign, scope, credentials, SystemTime::now())
-        .map_err(|e| as_caller_mistake(e, &caller))?;
+    let added = match sigv4a_region_set {
+        None => signature_headers(&to_sign, scope, credentials, SystemTime::now()),
+        Some(set) => sigv4a_signature_headers(&to_sign, &scope.service, set, credentials, SystemTime::now()),
+    }
+    .map_err(|e| as_caller_mistake(e, &caller))?;
     let mut headers: Vec<(String, String)> = caller.into_iter().map(|h| (h.name, h.sent)).collect();
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
     Ok(headers)
@@ -204,8 +241,14 @@ fn authority_of(url: &str) -> Result<String, ProxyError> {
     Ok(uri.authority().ok_or_else(|| ProxyError::invalid_argument("url needs a host"))?.as_str().to_string())
 }
 
-fn scope_of(description: &RequestDescription) -> Result<SigningScope, ProxyError> {
-    scope_for(&description.url, description.service.as_deref(), description.region.as_deref())
+/// The description's signing scope. A SigV4A signature names no region (its region set is in
+/// a header), so there the region is us-east-1's unless given: it only picks STS's endpoint.
+pub fn scope_of(description: &RequestDescription) -> Result<SigningScope, ProxyError> {
+    let region = match (&description.region, &description.sigv4a_region_set) {
+        (None, Some(_)) => Some("us-east-1"),
+        (region, _) => region.as_deref(),
+    };
+    scope_for(&description.url, description.service.as_deref(), region)
 }
 
 /// The given service and region, each inferred from the host of `url` when not given.
@@ -236,12 +279,12 @@ mod tests {
         let scope = SigningScope { service: "execute-api".into(), region: "us-east-1".into() };
         let headers = |names: &[&str]| names.iter().map(|n| (n.to_string(), "v".to_string())).collect();
         let url = "https://abc.execute-api.us-east-1.amazonaws.com/prod";
-        let twice = headers_to_send("GET", url, headers(&["X-Thing", "x-thing"]), b"", &scope, &credentials);
+        let twice = headers_to_send("GET", url, headers(&["X-Thing", "x-thing"]), b"", &scope, None, &credentials);
         let error = twice.expect_err("refused");
         assert_eq!(error.kind(), ErrorKind::BadHeader);
         assert!(error.message_with_causes().contains("x-thing"), "{}", error.message_with_causes());
         let distinct =
-            headers_to_send("GET", url, headers(&["X-Thing", "x-other"]), b"", &scope, &credentials);
+            headers_to_send("GET", url, headers(&["X-Thing", "x-other"]), b"", &scope, None, &credentials);
         assert!(distinct.is_ok());
     }
 
@@ -252,7 +295,7 @@ mod tests {
         let url = "https://b.s3.amazonaws.com/k";
         let sign = |value: &str| {
             let headers = vec![("x-amz-meta-name".to_string(), value.to_string())];
-            headers_to_send("PUT", url, headers, b"", &scope, &credentials)
+            headers_to_send("PUT", url, headers, b"", &scope, None, &credentials)
         };
         // "café" as a string: Node sends the byte E9, which AWS reads as 'é' and signs as such.
         let sent = sign("caf\u{e9}").unwrap();
@@ -289,7 +332,7 @@ mod tests {
         let url = "https://abc.execute-api.us-east-1.amazonaws.com/prod";
         for (name, value) in [("x-a", "line\nbreak"), ("x a", "v")] {
             let headers = vec![(name.to_string(), value.to_string())];
-            let error = headers_to_send("GET", url, headers, b"", &scope, &credentials).expect_err(name);
+            let error = headers_to_send("GET", url, headers, b"", &scope, None, &credentials).expect_err(name);
             assert_eq!(error.kind(), ErrorKind::BadHeader, "{name}");
             assert!(!error.message_with_causes().contains("break"), "{}", error.message_with_causes());
         }

@@ -297,6 +297,11 @@ export interface SignRequestInput {
   service?: string
   /** The AWS region to sign for; inferred from the host when omitted. */
   region?: string
+  /**
+   * Sign with SigV4A for this region set (`*`, or regions joined by commas) instead of
+   * SigV4: S3 Multi-Region Access Points and other multi-region endpoints.
+   */
+  regionSet?: string
   /** Sign with credentials from STS AssumeRole of this role instead of the default chain. */
   roleArn?: string
   /** The AssumeRole session name (default `tempAssumeRoleSession`). */

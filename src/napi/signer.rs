@@ -21,7 +21,7 @@ use crate::credentials::process_cache;
 use crate::policy::DEFAULT_TIMEOUT;
 use crate::presign::{presigned_url, Presign, MAX_EXPIRY};
 use crate::proxy::Proxy;
-use crate::signing::{headers_to_send, scope_for, sign_description_now, RequestDescription};
+use crate::signing::{headers_to_send, scope_for, scope_of, sign_description_now, RequestDescription};
 
 /// A request to sign.
 #[napi(object)]
@@ -37,6 +37,9 @@ pub struct SignRequestInput {
     pub service: Option<String>,
     /// The AWS region to sign for; inferred from the host when omitted.
     pub region: Option<String>,
+    /// Sign with SigV4A for this region set (`*`, or regions joined by commas) instead of
+    /// SigV4: S3 Multi-Region Access Points and other multi-region endpoints.
+    pub region_set: Option<String>,
     /// Sign with credentials from STS AssumeRole of this role instead of the default chain.
     pub role_arn: Option<String>,
     /// The AssumeRole session name (default `tempAssumeRoleSession`).
@@ -85,6 +88,7 @@ fn split_input(input: SignRequestInput) -> (RequestDescription, Option<StaticCre
         body: input.body.map(|b| b.to_vec()).unwrap_or_default(),
         service: input.service,
         region: input.region,
+        sigv4a_region_set: input.region_set,
     };
     (description, input.credentials, source)
 }
@@ -135,7 +139,7 @@ fn given_or(given: Option<StaticCredentials>, source: CredentialSource) -> Ident
 async fn sign_with(
     (description, identity): (RequestDescription, Identity),
 ) -> std::result::Result<Vec<(String, String)>, ProxyError> {
-    let scope = scope_for(&description.url, description.service.as_deref(), description.region.as_deref())?;
+    let scope = scope_of(&description)?;
     let credentials = identity.credentials(&scope.region).await?;
     sign_description_now(&description, &credentials)
 }
@@ -237,7 +241,7 @@ impl Signer {
             };
             let headers = headers.get()?.map(|h| h.0).unwrap_or_default();
             let body = body.get()?.unwrap_or_default();
-            let signed = headers_to_send(&method, &url, headers, body, scope, &self.credentials)?;
+            let signed = headers_to_send(&method, &url, headers, body, scope, None, &self.credentials)?;
             Ok(HeadersOut(signed))
         })
     }
