@@ -19,6 +19,16 @@ function parseAuthorization(value) {
   };
 }
 
+const AUTH_V4A_RE =
+  /^AWS4-ECDSA-P256-SHA256\s+Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/aws4_request\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-f]+)\s*$/;
+
+/** Parses an `Authorization: AWS4-ECDSA-P256-SHA256 ...` (SigV4A) value; null when malformed. */
+function parseAuthorizationV4a(value) {
+  const m = AUTH_V4A_RE.exec(value || '');
+  if (!m) return null;
+  return { accessKeyId: m[1], date: m[2], service: m[3], signedHeaders: m[4].split(';'), signature: m[5] };
+}
+
 /** A presigned URL's `X-Amz-Credential` (`AKID/20150830/us-east-1/s3/aws4_request`), or null. */
 function parseCredentialScope(value) {
   const m = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(value || '');
@@ -79,4 +89,4 @@ function joinedHeader(rawHeaders, lowerName) {
   return values && values.map((v) => v.trim()).join(',');
 }
 
-module.exports = { parseAuthorization, parseCredentialScope, parseAmzDate, splitRawUrl, parseRawQuery, rawHeaderValues, joinedHeader };
+module.exports = { parseAuthorization, parseAuthorizationV4a, parseCredentialScope, parseAmzDate, splitRawUrl, parseRawQuery, rawHeaderValues, joinedHeader };

@@ -6,7 +6,7 @@ const crypto = require('node:crypto');
 const { SignatureV4, getPayloadHash } = require('@smithy/signature-v4');
 const { HttpRequest } = require('@smithy/protocol-http');
 const { Sha256 } = require('@aws-crypto/sha256-js');
-const { parseAuthorization, parseCredentialScope, parseAmzDate, splitRawUrl, parseRawQuery, joinedHeader, rawHeaderValues } = require('./sigv4-parse');
+const { parseAuthorization, parseAuthorizationV4a, parseCredentialScope, parseAmzDate, splitRawUrl, parseRawQuery, joinedHeader, rawHeaderValues } = require('./sigv4-parse');
 
 const MAX_SKEW_MS = 5 * 60 * 1000; // AWS rejects requests more than 5 minutes off
 
@@ -23,6 +23,9 @@ async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now
     return verifyPresigned({ method, url, rawHeaders, body, keys, now });
   }
   if (authorization === undefined) return { valid: false, reason: 'no authorization header' };
+  if (authorization.startsWith('AWS4-ECDSA-P256-SHA256 ')) {
+    return verifySigV4a({ method, url, rawHeaders, body, keys, now, authorization });
+  }
   const auth = parseAuthorization(authorization);
   if (!auth) return { valid: false, reason: 'malformed authorization header' };
 
@@ -116,6 +119,73 @@ async function verifyPresigned({ method, url, rawHeaders, body, keys, now }) {
   const { signature, canonicalRequest } = await expectedSignature(request, headers, payloadHash, auth, secretAccessKey, amzDateValue);
   if (!timingSafeEqualHex(signature, auth.signature)) return fail('signature mismatch', { canonicalRequest });
   return { valid: true, ...info };
+}
+
+/**
+ * A SigV4A request: re-signed with @smithy/signature-v4a for the same time and region set. Its
+ * ECDSA is deterministic (RFC 6979), as aws-sigv4's is, so a correct signature has the same r;
+ * s may differ only in sign (smithy keeps the low s, (r, n - s) is the same signature).
+ */
+async function verifySigV4a({ method, url, rawHeaders, body, keys, now, authorization }) {
+  const auth = parseAuthorizationV4a(authorization);
+  if (!auth) return { valid: false, reason: 'malformed SigV4A authorization header' };
+  const regionSet = joinedHeader(rawHeaders, 'x-amz-region-set');
+  const sessionToken = joinedHeader(rawHeaders, 'x-amz-security-token');
+  const info = { accessKeyId: auth.accessKeyId, service: auth.service, regionSet, signedHeaders: auth.signedHeaders, algorithm: 'sigv4a', ...(sessionToken !== undefined && { sessionToken }) };
+  const fail = (reason) => ({ valid: false, reason, ...info });
+  const secretAccessKey = keys.get(auth.accessKeyId);
+  if (secretAccessKey === undefined) return fail(`unknown access key ${auth.accessKeyId}`);
+  if (regionSet === undefined) return fail('no x-amz-region-set header');
+  for (const name of ['host', 'x-amz-date', 'x-amz-region-set']) {
+    if (!auth.signedHeaders.includes(name)) return fail(`${name} is not signed`);
+  }
+  const amzDateValue = joinedHeader(rawHeaders, 'x-amz-date') ?? '';
+  const signingDate = parseAmzDate(amzDateValue);
+  if (!signingDate) return fail(`malformed x-amz-date ${amzDateValue}`);
+  if (Math.abs(now - signingDate.getTime()) > MAX_SKEW_MS) return fail('x-amz-date too far from now');
+  const headers = canonicalHeaders(rawHeaders, auth.signedHeaders);
+  if (typeof headers === 'string') return fail(headers);
+  const { path, query: rawQuery } = splitRawUrl(url);
+  let query;
+  try {
+    query = parseRawQuery(rawQuery);
+  } catch {
+    return fail('query has an undecodable percent escape');
+  }
+  const { SignatureV4a } = require('@smithy/signature-v4a');
+  const credentials = { accessKeyId: auth.accessKeyId, secretAccessKey, ...(sessionToken !== undefined && { sessionToken }) };
+  const signer = new SignatureV4a({ credentials, region: regionSet, service: auth.service, sha256: Sha256, applyChecksum: false, uriEscapePath: auth.service !== 's3' });
+  const request = new HttpRequest({ method, protocol: 'http:', hostname: 'verifier.invalid', path, query, headers, body });
+  const resigned = await signer.sign(request, { signingDate, signableHeaders: new Set(auth.signedHeaders) });
+  const expected = parseAuthorizationV4a(resigned.headers.authorization);
+  if (!expected || expected.signedHeaders.join(';') !== auth.signedHeaders.join(';')) {
+    return fail(`signed headers not verifiable as listed (expected ${expected?.signedHeaders.join(';')})`);
+  }
+  return sameEcdsaSignature(expected.signature, auth.signature) ? { valid: true, ...info } : fail('signature mismatch');
+}
+
+/** P-256's group order n: (r, s) and (r, n - s) verify alike. */
+const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+
+function sameEcdsaSignature(derHexA, derHexB) {
+  const a = decodeDerSignature(derHexA);
+  const b = decodeDerSignature(derHexB);
+  return a !== null && b !== null && a.r === b.r && (a.s === b.s || a.s === P256_ORDER - b.s);
+}
+
+/** A DER ECDSA signature (SEQUENCE of two INTEGERs) as { r, s }, or null when malformed. */
+function decodeDerSignature(hex) {
+  const der = Buffer.from(hex, 'hex');
+  if (der[0] !== 0x30 || der[1] !== der.length - 2) return null;
+  const integers = [];
+  let at = 2;
+  for (let i = 0; i < 2; i++) {
+    if (der[at] !== 0x02) return null;
+    const length = der[at + 1];
+    integers.push(BigInt(`0x${der.subarray(at + 2, at + 2 + length).toString('hex') || '0'}`));
+    at += 2 + length;
+  }
+  return at === der.length ? { r: integers[0], s: integers[1] } : null;
 }
 
 /**
