@@ -191,6 +191,17 @@ interface ProxySigV4Route {
    * `service`; required for any other host.
    */
   region?: string;
+
+  /**
+   * `sigv4a` signs with SigV4A (an ECDSA P-256 signature valid in a set of regions) instead of
+   * SigV4, for multi-region endpoints such as S3 Multi-Region Access Points
+   * (`https://<alias>.mrap.accesspoint.s3-global.amazonaws.com`, with `service: s3`).
+   * Default: `sigv4`.
+   */
+  signingAlgorithm?: 'sigv4' | 'sigv4a';
+
+  /** With `signingAlgorithm: sigv4a`: the regions the signature is valid in. Default: `'*'` (all). */
+  regionSet?: string | string[];
   /**
    * The HTTP methods the route forwards. Any other method is answered 405 with an `Allow`
    * header and never reaches the upstream. TRACE (which makes a server echo the signed request)

@@ -12,6 +12,7 @@ export type {
   CredentialChoice,
   EksToken,
   EksTokenOptions,
+  MultiRegionSigning,
   PresignableRequest,
   PresignOptions,
   RouteRequestBody,

@@ -77,6 +77,18 @@ describe('the AWS SigV4 service in a test backend, against moto', { timeout: 120
     assert.equal(otherType.status, 403, 'the signature covers the headers given');
   });
 
+  it('signs with SigV4A for a region set, as a multi-region endpoint needs, verified by smithy', async () => {
+    const url = `${upstream.url}/mrap/object.txt`;
+    const headers = await backend.service.sign({ method: 'PUT', url, body: 'everywhere' }, { service: 's3', regionSet: '*' });
+    assert.match(headers.authorization, /^AWS4-ECDSA-P256-SHA256 /);
+    const put = await send(url, 'PUT', headers, 'everywhere');
+    assert.equal(put.status, 200, await put.text());
+    assert.deepEqual(
+      { ...upstream.requests.at(-1)?.signature, valid: true, regionSet: '*' },
+      upstream.requests.at(-1)?.signature,
+    );
+  });
+
   it('presigns the URL botocore presigns for the same request, time and credentials', async () => {
     const request = { method: 'GET', url: 'https://reports.s3.eu-west-1.amazonaws.com/2026/q4.csv' };
     const ours = await backend.service.presign(request, { expiresIn: 3600, signingDate: TIME });

@@ -42,6 +42,7 @@ export class DefaultAwsSigV4Service implements AwsSigV4Service {
       body: bodyBytes(request.body),
       service: options.service,
       region: options.region,
+      regionSet: options.regionSet,
     };
     if ('route' in identity) return this.proxy.signRequest(identity.route, input);
     return native.signRequest({ ...input, ...identity.role });

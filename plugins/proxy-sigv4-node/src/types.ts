@@ -14,6 +14,12 @@ export interface SigningScope {
   region?: string;
 }
 
+/** SigV4A instead of SigV4, for multi-region endpoints such as S3 Multi-Region Access Points. */
+export interface MultiRegionSigning {
+  /** Sign with SigV4A for this region set: `*`, or regions joined by commas. */
+  regionSet?: string;
+}
+
 /** A request to sign as it will be sent. */
 export interface SignableRequest {
   /** Default `GET`. */
@@ -26,7 +32,7 @@ export interface SignableRequest {
   body?: string | Uint8Array;
 }
 
-export interface SignOptions extends CredentialChoice, SigningScope {}
+export interface SignOptions extends CredentialChoice, SigningScope, MultiRegionSigning {}
 
 /** A request someone will make later with the presigned URL; its headers must be sent then. */
 export interface PresignableRequest {

@@ -39,7 +39,7 @@ interface VerifyingUpstreamModule {
 /** The repository's verifying upstream (an independent SigV4 checker, header and query auth). */
 export interface VerifyingUpstream {
   url: string;
-  requests: Array<{ method: string; url: string; body: Buffer; signature: { valid: boolean; reason?: string; presigned?: boolean } }>;
+  requests: Array<{ method: string; url: string; body: Buffer; signature: { valid: boolean; reason?: string; presigned?: boolean; regionSet?: string } }>;
   close(): Promise<void>;
 }
 
