@@ -2,6 +2,7 @@
 // A root lifecycle service that a test holds on to (plugin tests provide it as
 // coreServices.rootLifecycle): a backend whose startup fails is never returned by
 // startTestBackend, yet its HTTP server is already listening; shutting this down closes it.
+// startTestBackendClosingOnFailure does that for a test.
 
 class TestRootLifecycle {
   #startup = [];
@@ -31,4 +32,24 @@ class TestRootLifecycle {
   }
 }
 
-module.exports = { TestRootLifecycle };
+/**
+ * startTestBackend with `features`, and a TestRootLifecycle as coreServices.rootLifecycle that
+ * closes the HTTP server when startup fails (the failed backend is never returned to stop).
+ * `cleanup` runs after such a failure too, e.g. to close a database the test made.
+ */
+async function startTestBackendClosingOnFailure(features, { cleanup } = {}) {
+  const { coreServices, createServiceFactory } = require('@backstage/backend-plugin-api');
+  const { startTestBackend } = require('@backstage/backend-test-utils');
+  const lifecycle = new TestRootLifecycle();
+  const rootLifecycle = createServiceFactory({ service: coreServices.rootLifecycle, deps: {}, factory: () => lifecycle });
+  try {
+    return await startTestBackend({ features: [...features, rootLifecycle] });
+  } catch (error) {
+    await lifecycle.beforeShutdown();
+    await lifecycle.shutdown();
+    await cleanup?.();
+    throw error;
+  }
+}
+
+module.exports = { TestRootLifecycle, startTestBackendClosingOnFailure };

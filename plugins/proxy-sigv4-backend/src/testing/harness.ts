@@ -8,9 +8,10 @@ import { inspect } from 'node:util';
 import assert from 'node:assert/strict';
 import type { JsonObject } from '@backstage/types';
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import type { LoggerService, RootLifecycleService, RootLoggerService } from '@backstage/backend-plugin-api';
+import type { LoggerService, RootLoggerService } from '@backstage/backend-plugin-api';
 import { createBackend } from '@backstage/backend-defaults';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
+import type { startTestBackend } from '@backstage/backend-test-utils';
 
 export const ACCESS_KEY_ID = 'AKIDTESTPROXYSIGV4EX';
 export const SECRET_ACCESS_KEY = 'test-secret-key-for-proxy-sigv4-plugin-tests';
@@ -99,14 +100,10 @@ export function routeTo(upstream: VerifyingUpstream, basePath = '/base'): JsonOb
   return { target: `${upstream.url}${basePath}`, service: 'execute-api', region: 'us-east-1' };
 }
 
-/** A root lifecycle the test can shut down (see __test__/support/root-lifecycle.js). */
-interface TestRootLifecycle extends RootLifecycleService {
-  beforeShutdown(): Promise<void>;
-  shutdown(): Promise<void>;
-}
+/** startTestBackend that closes the server of a backend whose startup fails (root-lifecycle.js). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { TestRootLifecycle } = require(path.join(REPO_ROOT, '__test__', 'support', 'root-lifecycle.js')) as {
-  TestRootLifecycle: new () => TestRootLifecycle;
+const { startTestBackendClosingOnFailure } = require(path.join(REPO_ROOT, '__test__', 'support', 'root-lifecycle.js')) as {
+  startTestBackendClosingOnFailure(features: Parameters<typeof startTestBackend>[0]['features']): ReturnType<typeof startTestBackend>;
 };
 
 export interface TestProxyBackend {
@@ -185,33 +182,17 @@ export async function startProxyBackend(
   config: JsonObject,
   options: ProxyBackendOptions = {},
 ): Promise<ReloadableProxyBackend> {
-  const lifecycle = new TestRootLifecycle();
   const logs = options.logs;
   const rootConfig = mockServices.rootConfig({ data: config });
-  let backend;
-  try {
-    backend = await startTestBackend({
-      features: [
-        import('../index'),
-        createServiceFactory({ service: coreServices.rootConfig, deps: {}, factory: () => rootConfig }),
-        mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
-        createServiceFactory({
-          service: coreServices.rootLifecycle,
-          deps: {},
-          factory: () => lifecycle,
-        }),
-        ...(logs
-          ? [createServiceFactory({ service: coreServices.rootLogger, deps: {}, factory: () => new CapturingLogger(logs) })]
-          : []),
-        ...(options.features ?? []),
-      ],
-    });
-  } catch (error) {
-    await lifecycle.beforeShutdown();
-    await lifecycle.shutdown();
-    throw error;
-  }
-  const started = backend;
+  const started = await startTestBackendClosingOnFailure([
+    import('../index'),
+    createServiceFactory({ service: coreServices.rootConfig, deps: {}, factory: () => rootConfig }),
+    mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+    ...(logs
+      ? [createServiceFactory({ service: coreServices.rootLogger, deps: {}, factory: () => new CapturingLogger(logs) })]
+      : []),
+    ...(options.features ?? []),
+  ]);
   return {
     baseUrl: `http://127.0.0.1:${started.server.port()}/api/proxy-sigv4`,
     port: started.server.port(),

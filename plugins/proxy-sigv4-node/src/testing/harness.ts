@@ -2,9 +2,9 @@
 // presigner as the oracle, and a Backstage test backend in which a plugin declares the service.
 import path from 'node:path';
 import type { JsonObject } from '@backstage/types';
-import { coreServices, createBackendPlugin, createServiceFactory } from '@backstage/backend-plugin-api';
-import type { RootLifecycleService } from '@backstage/backend-plugin-api';
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { createBackendPlugin } from '@backstage/backend-plugin-api';
+import { mockServices } from '@backstage/backend-test-utils';
+import type { startTestBackend } from '@backstage/backend-test-utils';
 import { awsSigV4ServiceRef } from '../service-ref';
 import type { AwsSigV4Service } from '../types';
 
@@ -27,8 +27,9 @@ export const { startMotoAsDefaultChain, createMotoRole } = support('moto-enforci
 export const { botocorePresign } = support('botocore-presign.js') as {
   botocorePresign(spec: Record<string, unknown> & { kind: 'url' | 'eks'; credentials: AwsKeys; time: Date }): string;
 };
-const { TestRootLifecycle } = support('root-lifecycle.js') as {
-  TestRootLifecycle: new () => RootLifecycleService & { beforeShutdown(): Promise<void>; shutdown(): Promise<void> };
+/** startTestBackend that closes the server of a backend whose startup fails (root-lifecycle.js). */
+const { startTestBackendClosingOnFailure } = support('root-lifecycle.js') as {
+  startTestBackendClosingOnFailure(features: Parameters<typeof startTestBackend>[0]['features']): ReturnType<typeof startTestBackend>;
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -85,22 +86,7 @@ export async function startBackendWithService(config: JsonObject): Promise<Servi
       });
     },
   });
-  const lifecycle = new TestRootLifecycle();
-  const features = [
-    userPlugin,
-    mockServices.rootConfig.factory({ data: config }),
-    createServiceFactory({ service: coreServices.rootLifecycle, deps: {}, factory: () => lifecycle }),
-  ];
-  let backend;
-  try {
-    backend = await startTestBackend({ features });
-  } catch (error) {
-    // A backend that fails to start is not returned, but its HTTP server already listens.
-    await lifecycle.beforeShutdown();
-    await lifecycle.shutdown();
-    throw error;
-  }
+  const backend = await startTestBackendClosingOnFailure([userPlugin, mockServices.rootConfig.factory({ data: config })]);
   if (!service) throw new Error('the test plugin was not given the service');
-  const started = backend;
-  return { service, stop: () => started.stop() };
+  return { service, stop: () => backend.stop() };
 }

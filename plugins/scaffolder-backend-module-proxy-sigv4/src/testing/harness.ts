@@ -4,9 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { JsonObject } from '@backstage/types';
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import type { RootLifecycleService } from '@backstage/backend-plugin-api';
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { mockServices } from '@backstage/backend-test-utils';
+import type { startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import knexFactory from 'knex';
 
@@ -28,8 +27,12 @@ export const { startMotoAsDefaultChain, createMotoRole } = support('moto-enforci
   startMotoAsDefaultChain(): Promise<EnforcingMoto>;
   createMotoRole(moto: EnforcingMoto, name: string): string;
 };
-const { TestRootLifecycle } = support('root-lifecycle.js') as {
-  TestRootLifecycle: new () => RootLifecycleService & { beforeShutdown(): Promise<void>; shutdown(): Promise<void> };
+/** startTestBackend that closes the server of a backend whose startup fails (root-lifecycle.js). */
+const { startTestBackendClosingOnFailure } = support('root-lifecycle.js') as {
+  startTestBackendClosingOnFailure(
+    features: Parameters<typeof startTestBackend>[0]['features'],
+    options?: { cleanup?: () => Promise<void> },
+  ): ReturnType<typeof startTestBackend>;
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -58,7 +61,6 @@ export interface ScaffolderBackend {
 
 /** A scaffolder backend with this module, the templates in a mock catalog, and `config`. */
 export async function startScaffolderBackend(config: JsonObject, templates: JsonObject[]): Promise<ScaffolderBackend> {
-  const lifecycle = new TestRootLifecycle();
   // The scaffolder's database, which the test closes: the default one keeps its pool's timer
   // running after the backend stops, and the test process would never end.
   const database = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
@@ -68,19 +70,8 @@ export async function startScaffolderBackend(config: JsonObject, templates: Json
     import('../index'),
     catalogServiceMock.factory({ entities: templates as never[] }),
     mockServices.rootConfig.factory({ data: config }),
-    createServiceFactory({ service: coreServices.rootLifecycle, deps: {}, factory: () => lifecycle }),
   ];
-  let backend;
-  try {
-    backend = await startTestBackend({ features });
-  } catch (error) {
-    // A backend that fails to start is not returned, but its HTTP server already listens.
-    await lifecycle.beforeShutdown();
-    await lifecycle.shutdown();
-    await database.destroy();
-    throw error;
-  }
-  const started = backend;
+  const started = await startTestBackendClosingOnFailure(features, { cleanup: () => database.destroy() });
   const api = `http://127.0.0.1:${started.server.port()}/api/scaffolder/v2`;
   const json = async (response: Response) => {
     if (!response.ok) throw new Error(`${response.url}: ${response.status} ${await response.text()}`);
