@@ -85,7 +85,7 @@ describe('temporary credentials, against moto STS', { timeout: 120_000, skip: !m
     fetch(`${backend.baseUrl}/.credentials`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token && bearer(token)) },
-      body: JSON.stringify(body),
+      body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   const assumeRoleCalls = () => sts.requests.filter((request) => request.action === 'AssumeRole');
 
@@ -98,7 +98,7 @@ describe('temporary credentials, against moto STS', { timeout: 120_000, skip: !m
         proxysigv4: {
           '/r': { target: 'https://abc.execute-api.us-east-1.amazonaws.com/prod' },
           temporaryCredentials: {
-            requestsPerMinute: 6,
+            requestsPerMinute: 7,
             roles: [{ roleArn: READONLY, maxDuration: '20m', sessionPolicy: SESSION_POLICY, policyArns: [MANAGED_POLICY] }],
           },
         },
@@ -158,6 +158,7 @@ describe('temporary credentials, against moto STS', { timeout: 120_000, skip: !m
       ['an anonymous caller', undefined, { roleArn: READONLY }, 401, 'AuthenticationError'],
       ['a service (config allows users only)', SERVICE_TOKEN, { roleArn: READONLY }, 403, 'NotAllowedError'],
       ['a body without a roleArn', ALICE, { role: READONLY }, 400, 'InputError'],
+      ['a body that is not JSON', ALICE, '{roleArn: nope', 400, 'InputError'],
     ];
     for (const [what, token, body, status, name] of cases) {
       const auditBefore = audit.length;
@@ -175,11 +176,11 @@ describe('temporary credentials, against moto STS', { timeout: 120_000, skip: !m
 
   it('limits each caller to requestsPerMinute, with Retry-After, and counts callers apart', async () => {
     let limited: Response | undefined;
-    for (let i = 0; i < 6 && !limited; i++) {
+    for (let i = 0; i < 7 && !limited; i++) {
       const res = await ask(ALICE, { roleArn: READONLY });
       if (res.status === 429) limited = res;
     }
-    assert.ok(limited, 'alice reached the limit of 6 a minute');
+    assert.ok(limited, 'alice reached the limit of 7 a minute');
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
     assert.equal((await errorBody(limited)).error.code, 'RATE_LIMITED');
     assert.equal(audit.at(-1)?.outcome, 'failed: TooManyRequestsError');

@@ -68,7 +68,8 @@ class TooManyRequestsError extends Error {
 export function temporaryCredentialsRouter(options: TemporaryCredentialsOptions): express.Router {
   const router = express.Router();
   const limits = new PerCallerRateLimit();
-  router.post(CREDENTIALS_PATH, express.json({ limit: '8kb' }), (req: Request, res: Response, next: NextFunction) => {
+  // Read as text and parsed here, so that a body that is not JSON is a refusal with its audit event.
+  router.post(CREDENTIALS_PATH, express.text({ type: () => true, limit: '8kb' }), (req: Request, res: Response, next: NextFunction) => {
     const settings = options.proxy().temporaryCredentials;
     if (!settings) {
       next(); // not configured: the path is no more than any path without a route
@@ -86,7 +87,8 @@ async function issueFor(
   settings: NonNullable<SigV4Proxy['temporaryCredentials']>,
   limits: PerCallerRateLimit,
 ): Promise<void> {
-  const roleArn = typeof req.body?.roleArn === 'string' ? (req.body.roleArn as string) : undefined;
+  const body = jsonOrUndefined(req.body);
+  const roleArn = typeof body?.roleArn === 'string' ? body.roleArn : undefined;
   const audit = await options.auditor?.createEvent({
     eventId: 'temporary-credentials',
     severityLevel: 'medium',
@@ -99,7 +101,7 @@ async function issueFor(
     const principal = principalRef(credentials);
     const wait = limits.take(principal, settings.requestsPerMinute);
     if (wait !== undefined) throw new TooManyRequestsError(wait);
-    const request = parseRequest(req.body);
+    const request = parseRequest(body);
     const [decision] = await options.permissions.authorize(
       [{ permission: temporaryCredentialsPermission, resourceRef: request.roleArn }],
       { credentials },
@@ -126,8 +128,17 @@ async function issueFor(
   }
 }
 
-function parseRequest(body: unknown): CredentialsRequest {
-  const { roleArn, durationSeconds } = (body ?? {}) as Record<string, unknown>;
+function jsonOrUndefined(text: unknown): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = typeof text === 'string' ? JSON.parse(text) : undefined;
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseRequest(body: Record<string, unknown> | undefined): CredentialsRequest {
+  const { roleArn, durationSeconds } = body ?? {};
   if (typeof roleArn !== 'string') throw new InputError('the body must be JSON with a roleArn');
   if (durationSeconds !== undefined && typeof durationSeconds !== 'number') {
     throw new InputError('durationSeconds must be a number of seconds');
