@@ -456,12 +456,19 @@ async fn assume_role(role: AssumeRole, route_region: String) -> SharedCredential
     })
 }
 
-/// An STS client on the default chain, for calls the proxy makes itself (temporary credentials
-/// for users). The SDK config's region, else us-east-1's regional endpoint.
-pub async fn sts_client() -> aws_sdk_sts::Client {
-    let config = sdk_config().await;
-    let region = config.region().cloned().unwrap_or_else(|| Region::new("us-east-1"));
-    aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(config).region(region).build())
+/// The STS client on the default chain for calls the proxy makes itself (temporary credentials
+/// for users), made once: one connection pool, and the default chain's credentials cached by
+/// the client's identity cache rather than fetched (from IMDS, say) per call. The SDK config's
+/// region, else us-east-1's regional endpoint.
+pub async fn sts_client() -> &'static aws_sdk_sts::Client {
+    static CLIENT: OnceCell<aws_sdk_sts::Client> = OnceCell::const_new();
+    CLIENT
+        .get_or_init(|| async {
+            let config = sdk_config().await;
+            let region = config.region().cloned().unwrap_or_else(|| Region::new("us-east-1"));
+            aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(config).region(region).build())
+        })
+        .await
 }
 
 /// Stands in when the SDK config has no provider at all (it always has one today).
