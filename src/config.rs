@@ -26,6 +26,7 @@ use crate::endpoint::{infer_scope, SigningScope};
 use crate::error::ProxyError;
 use crate::policy::{RawPolicy, RoutePolicy};
 use crate::route_match::keys_alike;
+use crate::signing::SIGV4A_STS_REGION;
 
 /// Segment's default, kept so CloudTrail and IAM conditions see the same session name.
 pub const DEFAULT_ROLE_SESSION_NAME: &str = "tempAssumeRoleSession";
@@ -303,9 +304,6 @@ fn parse_route(key: &str, value: &Value, at: &str) -> Result<Route, ProxyError> 
     }
     Ok(Route { key: key.to_string(), target, scope, signing_host, credentials, policy, sigv4a_region_set })
 }
-
-/// The region a SigV4A route's AssumeRole calls STS in when its host names none.
-const SIGV4A_STS_REGION: &str = "us-east-1";
 
 /// `signingAlgorithm` (`sigv4`, the default, or `sigv4a`) and `regionSet` (SigV4A only: `'*'`,
 /// the default, or a list of regions): the region set to sign SigV4A for, or None for SigV4.

@@ -30,7 +30,7 @@ use crate::policy::RoutePolicy;
 use crate::progress::Progress;
 use crate::request_plan::{check_body_length, plan_body, BodyPlan, DeclaredBody, RouteChoice};
 use crate::route_match::{refused_spelling, RouteSelector};
-use crate::signing::{signature_headers, sigv4a_signature_headers, Payload, RequestToSign};
+use crate::signing::{signature_headers_for, Payload, RequestToSign};
 
 /// A request as the Backstage plugin received it.
 pub struct IncomingRequest<'a> {
@@ -340,12 +340,8 @@ fn sign_headers(
         headers: signed.iter().map(|(name, text)| (*name, text.as_ref())).collect(),
         payload,
     };
-    let signature = match &route.sigv4a_region_set {
-        None => signature_headers(&to_sign, &route.scope, credentials, SystemTime::now())?,
-        Some(region_set) => {
-            sigv4a_signature_headers(&to_sign, &route.scope.service, region_set, credentials, SystemTime::now())?
-        }
-    };
+    let region_set = route.sigv4a_region_set.as_deref();
+    let signature = signature_headers_for(&to_sign, &route.scope, region_set, credentials, SystemTime::now())?;
     for (name, value) in signature {
         let value = HeaderValue::from_str(&value).map_err(|_| {
             ProxyError::new(ErrorKind::Internal, "signature header is not a valid header value")

@@ -76,10 +76,29 @@ fn sign_with_aws_sigv4(
     Ok(headers.into_iter().map(|h| (h.name(), h.value().to_string())).collect())
 }
 
+/// The region whose STS endpoint a SigV4A signer's AssumeRole uses when nothing names one: a
+/// SigV4A signature names a region set, not a region.
+pub const SIGV4A_STS_REGION: &str = "us-east-1";
+
+/// The signature headers: SigV4 for `scope`, or SigV4A for the service of `scope` when a
+/// region set is given.
+pub fn signature_headers_for(
+    request: &RequestToSign<'_>,
+    scope: &SigningScope,
+    sigv4a_region_set: Option<&str>,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<Vec<(&'static str, String)>, ProxyError> {
+    match sigv4a_region_set {
+        None => signature_headers(request, scope, credentials, time),
+        Some(set) => sigv4a_signature_headers(request, &scope.service, set, credentials, time),
+    }
+}
+
 /// The SigV4A headers (`authorization`, `x-amz-date`, `x-amz-region-set`, and
 /// `x-amz-security-token` / `x-amz-content-sha256` where they apply): an ECDSA P-256 signature
 /// valid in every region of `region_set`, from aws-sigv4 (the core signs SigV4 only).
-pub fn sigv4a_signature_headers(
+fn sigv4a_signature_headers(
     request: &RequestToSign<'_>,
     service: &str,
     region_set: &str,
@@ -159,11 +178,8 @@ pub fn headers_to_send(
         headers: caller.iter().map(|h| (h.name.as_str(), h.sent.as_str())).collect(),
         payload: Payload::Bytes(body),
     };
-    let added = match sigv4a_region_set {
-        None => signature_headers(&to_sign, scope, credentials, SystemTime::now()),
-        Some(set) => sigv4a_signature_headers(&to_sign, &scope.service, set, credentials, SystemTime::now()),
-    }
-    .map_err(|e| as_caller_mistake(e, &caller))?;
+    let added = signature_headers_for(&to_sign, scope, sigv4a_region_set, credentials, SystemTime::now())
+        .map_err(|e| as_caller_mistake(e, &caller))?;
     let mut headers: Vec<(String, String)> = caller.into_iter().map(|h| (h.name, h.sent)).collect();
     headers.extend(added.into_iter().map(|(n, v)| (n.to_string(), v)));
     Ok(headers)
@@ -242,10 +258,10 @@ fn authority_of(url: &str) -> Result<String, ProxyError> {
 }
 
 /// The description's signing scope. A SigV4A signature names no region (its region set is in
-/// a header), so there the region is us-east-1's unless given: it only picks STS's endpoint.
+/// a header), so there the region only picks STS's endpoint: SIGV4A_STS_REGION unless given.
 pub fn scope_of(description: &RequestDescription) -> Result<SigningScope, ProxyError> {
     let region = match (&description.region, &description.sigv4a_region_set) {
-        (None, Some(_)) => Some("us-east-1"),
+        (None, Some(_)) => Some(SIGV4A_STS_REGION),
         (region, _) => region.as_deref(),
     };
     scope_for(&description.url, description.service.as_deref(), region)
