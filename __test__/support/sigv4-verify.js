@@ -64,12 +64,8 @@ async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now
   }
 
   const { path, query: rawQuery } = splitRawUrl(url);
-  let query;
-  try {
-    query = parseRawQuery(rawQuery);
-  } catch {
-    return fail('query has an undecodable percent escape');
-  }
+  const query = decodedQuery(rawQuery);
+  if (!query) return fail('query has an undecodable percent escape');
   const request = new HttpRequest({ method, protocol: 'http:', hostname: 'verifier.invalid', path, query, headers, body });
   const payloadHash = await getPayloadHash(request, Sha256);
   const { signature, canonicalRequest } = await expectedSignature(request, headers, payloadHash, auth, secretAccessKey, amzDateValue);
@@ -84,12 +80,8 @@ async function verifySigV4({ method, url, rawHeaders, body, keys, now = Date.now
  */
 async function verifyPresigned({ method, url, rawHeaders, body, keys, now }) {
   const { path, query: rawQuery } = splitRawUrl(url);
-  let query;
-  try {
-    query = parseRawQuery(rawQuery);
-  } catch {
-    return { valid: false, reason: 'query has an undecodable percent escape' };
-  }
+  const query = decodedQuery(rawQuery);
+  if (!query) return { valid: false, reason: 'query has an undecodable percent escape' };
   const param = (name) => (typeof query[name] === 'string' ? query[name] : undefined);
   const auth = parseCredentialScope(param('X-Amz-Credential'));
   if (param('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256' || !auth) return { valid: false, reason: 'malformed presigned query' };
@@ -146,12 +138,8 @@ async function verifySigV4a({ method, url, rawHeaders, body, keys, now, authoriz
   const headers = canonicalHeaders(rawHeaders, auth.signedHeaders);
   if (typeof headers === 'string') return fail(headers);
   const { path, query: rawQuery } = splitRawUrl(url);
-  let query;
-  try {
-    query = parseRawQuery(rawQuery);
-  } catch {
-    return fail('query has an undecodable percent escape');
-  }
+  const query = decodedQuery(rawQuery);
+  if (!query) return fail('query has an undecodable percent escape');
   const { SignatureV4a } = require('@smithy/signature-v4a');
   const credentials = { accessKeyId: auth.accessKeyId, secretAccessKey, ...(sessionToken !== undefined && { sessionToken }) };
   const signer = new SignatureV4a({ credentials, region: regionSet, service: auth.service, sha256: Sha256, applyChecksum: false, uriEscapePath: auth.service !== 's3' });
@@ -217,6 +205,15 @@ async function expectedSignature(request, headers, payloadHash, auth, secretAcce
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const key = signer.getSigningKey(credentials, auth.region, auth.date, auth.service);
   return { signature: await signer.getSignature(amzDate, scope, key, canonicalRequest), canonicalRequest };
+}
+
+/** The raw query decoded (see parseRawQuery), or undefined when an escape cannot be decoded. */
+function decodedQuery(rawQuery) {
+  try {
+    return parseRawQuery(rawQuery);
+  } catch {
+    return undefined;
+  }
 }
 
 /** SigV4's Trimall as S3 applies it: spaces at the ends cut, runs of spaces made one space. */
