@@ -28,6 +28,7 @@ pub mod signing;
 pub mod sigv4;
 pub mod temporary_credentials;
 pub mod tls;
+pub mod worker_threads;
 
 #[cfg(feature = "napi")]
 mod napi;

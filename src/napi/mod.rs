@@ -8,5 +8,6 @@ mod guard;
 mod js_text;
 mod observability;
 mod proxy;
+mod runtime;
 mod signer;
 mod temporary_credentials;
