@@ -177,6 +177,7 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
             REREAD_INTERVAL_KEY => reread_interval(value).map(|_| true)?,
             SIGNER_KEY => check_signer(value).map(|_| true)?,
             crate::temporary_credentials::KEY => value.is_object(),
+            AUDIT_EVENTS_KEY => value.as_str().is_some_and(|v| AUDIT_EVENTS.contains(&v)),
             _ => {
                 return Err(ProxyError::invalid_config(key, "", "unknown option (route keys start with '/')"))
             }
@@ -185,6 +186,7 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
             let expected = match key.as_str() {
                 "endpoints" => "must be an object of routes",
                 crate::temporary_credentials::KEY => "must be an object with roles",
+                AUDIT_EVENTS_KEY => "must be one of all, mutations, none",
                 _ => "must be true or false",
             };
             return Err(ProxyError::invalid_config(key, "", expected));
@@ -192,6 +194,11 @@ fn check_options(entries: &Map<String, Value>) -> Result<(), ProxyError> {
     }
     Ok(())
 }
+
+/// Which proxied requests get an audit event: every one (the default), only those whose method
+/// may change something (not GET, HEAD or OPTIONS), or none. The Backstage plugin acts on it.
+const AUDIT_EVENTS_KEY: &str = "auditEvents";
+const AUDIT_EVENTS: [&str; 3] = ["all", "mutations", "none"];
 
 /// Options for the signer service other backend plugins use (`proxy-sigv4-node`).
 const SIGNER_KEY: &str = "signer";
@@ -675,6 +682,15 @@ mod tests {
         assert!(error_of(json!({ "allowUnauthenticatedRequests": "yes" }))
             .starts_with("proxysigv4.allowUnauthenticatedRequests:"));
         assert!(error_of(json!({ "allowUnauthenticatedRequest": true })).contains("unknown option"));
+        for mode in ["all", "mutations", "none"] {
+            assert!(parse_routes(&json!({ "auditEvents": mode })).is_ok(), "{mode}");
+        }
+        for bad in [json!("some"), json!(false), json!(["all"])] {
+            assert_eq!(
+                error_of(json!({ "auditEvents": bad })),
+                "proxysigv4.auditEvents: must be one of all, mutations, none"
+            );
+        }
     }
 
     #[test]

@@ -43,6 +43,15 @@ export interface Config {
     allowUnauthenticatedRequests?: boolean;
 
     /**
+     * Which proxied requests get a `proxy-request` audit event (initiated, then succeeded or
+     * failed, with the caller's principal): `all` (default), `mutations` (every method but GET,
+     * HEAD and OPTIONS) or `none`. With less than `all`, the requests left out leave no audit
+     * trail of who read what through the proxy, only the plugin's metrics and its debug line.
+     * Requests for temporary credentials are always audited.
+     */
+    auditEvents?: 'all' | 'mutations' | 'none';
+
+    /**
      * More routes, in the shape Backstage's proxy-backend uses (`proxy.endpoints`): each key is
      * a route path starting with `/`, each value a target URL or an expanded route, exactly as
      * for the routes beside this key. A route may be given here or beside, not both (a startup
@@ -93,7 +102,7 @@ export interface Config {
      * URL (short form: http or https, signed with the default credentials) or an object
      * (expanded form). `boolean | undefined` and the object of routes are in the union only
      * because TypeScript requires the index signature to admit `allowUnauthenticatedRequests`,
-     * `endpoints`, `credentialRereadInterval`, `signer` and `temporaryCredentials`; a route is
+     * `endpoints`, `credentialRereadInterval`, `auditEvents`, `signer` and `temporaryCredentials`; a route is
      * never a boolean, a duration, an object of routes or those options' objects. (The duration is a string here: an object form in this union would
      * hide the routes' secret header values from Backstage's schema.)
      */

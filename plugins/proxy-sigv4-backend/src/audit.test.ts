@@ -143,3 +143,53 @@ describe('audit events', { timeout: 60_000 }, () => {
     );
   });
 });
+
+describe('auditEvents: which requests get an event', { timeout: 60_000 }, () => {
+  let upstream: VerifyingUpstream;
+  before(async () => {
+    upstream = await startUpstream();
+  });
+  after(async () => {
+    await upstream?.close();
+  });
+
+  /** Sends each method to its own path through a backend with `auditEvents: mode`; the events' paths and statuses. */
+  async function eventsUnder(mode: string | undefined, methods: readonly string[]) {
+    const logs: LogLine[] = [];
+    const backend = await startProxyBackend(
+      { proxysigv4: { ...(mode && { auditEvents: mode }), '/demo': routeTo(upstream) } },
+      { logs },
+    );
+    try {
+      for (const method of methods) {
+        const res = await fetch(`${backend.baseUrl}/demo/${method.toLowerCase()}`, { method, headers: bearer(USER_TOKEN) });
+        assert.equal(res.status, 200, method);
+        await res.arrayBuffer();
+      }
+      // Every request's debug line is written when its response closes, after its final event.
+      await waitFor('a debug line per request', () => logs.filter((l) => /^proxy-sigv4 [A-Z]+ 200 /.test(l.message)).length >= methods.length);
+      return auditEvents(logs).map((e) => `${e.meta.path} ${e.status}`);
+    } finally {
+      await backend.stop();
+    }
+  }
+
+  const methods = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  const both = (path: string) => [`${path} initiated`, `${path} succeeded`];
+
+  it('all (the default): every request', async () => {
+    assert.deepEqual(await eventsUnder(undefined, methods), methods.flatMap((m) => both(`/demo/${m.toLowerCase()}`)));
+    assert.deepEqual(await eventsUnder('all', ['GET']), both('/demo/get'));
+  });
+
+  it('mutations: every method but GET, HEAD and OPTIONS', async () => {
+    assert.deepEqual(
+      await eventsUnder('mutations', methods),
+      ['POST', 'PUT', 'PATCH', 'DELETE'].flatMap((m) => both(`/demo/${m.toLowerCase()}`)),
+    );
+  });
+
+  it('none: no request', async () => {
+    assert.deepEqual(await eventsUnder('none', methods), []);
+  });
+});

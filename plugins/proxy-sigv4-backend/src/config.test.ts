@@ -17,7 +17,7 @@ const ROLE_ARN = 'arn:aws:iam::123456789012:role/proxy-sigv4-test';
 describe('config parsing', () => {
   it('absent proxysigv4: no routes, authentication required', () => {
     const settings = readProxySigV4Settings(new ConfigReader({}));
-    assert.deepEqual(settings, { allowUnauthenticatedRequests: false, raw: {} });
+    assert.deepEqual(settings, { allowUnauthenticatedRequests: false, auditEvents: 'all', raw: {} });
     assert.deepEqual(createSigV4Proxy(settings).routes, []);
   });
 
@@ -156,6 +156,7 @@ describe('startup with the plugin', { timeout: 60_000 }, () => {
       /proxysigv4\.\/bad-role\.roleArn/,
     ],
     ['allowUnauthenticatedRequests that is not a boolean', { allowUnauthenticatedRequests: 'maybe' }, /proxysigv4\.allowUnauthenticatedRequests/],
+    ['an unknown auditEvents', { auditEvents: 'reads' }, /proxysigv4\.auditEvents: must be one of all, mutations, none/],
     ...policyErrors(),
   ];
   // A value of the wrong type in a field that holds secrets (an external id, a static header)

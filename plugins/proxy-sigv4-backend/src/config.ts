@@ -1,6 +1,7 @@
 import type { Config } from '@backstage/config';
 import type { JsonObject } from '@backstage/types';
 import { SigV4Proxy } from 'proxy-sigv4-native';
+import type { AuditEvents } from './audit';
 
 /** The config key this plugin reads (Segment's format: routes are the keys starting with '/'). */
 export const CONFIG_KEY = 'proxysigv4';
@@ -9,6 +10,8 @@ export const CONFIG_KEY = 'proxysigv4';
 export interface ProxySigV4Settings {
   /** `proxysigv4.allowUnauthenticatedRequests`; absent means false (secure by default). */
   allowUnauthenticatedRequests: boolean;
+  /** `proxysigv4.auditEvents`; absent means `all`. */
+  auditEvents: AuditEvents;
   /** The whole `proxysigv4` object as configured (`{}` when absent), handed to the addon. */
   raw: JsonObject;
 }
@@ -36,7 +39,7 @@ export class ProxySigV4ConfigError extends Error {
 export function readProxySigV4Settings(config: Config): ProxySigV4Settings {
   const raw = config.getOptional(CONFIG_KEY);
   if (raw === undefined || raw === null) {
-    return { allowUnauthenticatedRequests: false, raw: {} };
+    return { allowUnauthenticatedRequests: false, auditEvents: 'all', raw: {} };
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ProxySigV4ConfigError(
@@ -60,7 +63,9 @@ export function readProxySigV4Settings(config: Config): ProxySigV4Settings {
   if ('allowUnauthenticatedRequests' in normalised) {
     normalised.allowUnauthenticatedRequests = allowUnauthenticatedRequests;
   }
-  return { allowUnauthenticatedRequests, raw: normalised };
+  // Any other value is refused by the addon when it reads the config, naming the key.
+  const auditEvents = (typeof normalised.auditEvents === 'string' ? normalised.auditEvents : 'all') as AuditEvents;
+  return { allowUnauthenticatedRequests, auditEvents, raw: normalised };
 }
 
 /**

@@ -14,6 +14,8 @@ import type {
 import type { Config } from '@backstage/config';
 import { CancelSignal } from 'proxy-sigv4-native';
 import type { ProxyErrorInfo, ProxyResponse, RequestPlan, RouteInfo, SigV4Proxy } from 'proxy-sigv4-native';
+import { finishAuditEvent, isAudited, startAuditEvent } from './audit';
+import type { AuditEvents } from './audit';
 import { ClientClosedError, discardRestOfBody, readRawBody, streamRequestBody } from './body';
 import type { StreamedBody } from './body';
 import { HEALTH_PATH, healthView } from './health';
@@ -41,7 +43,8 @@ export interface RouterOptions {
   httpAuth?: HttpAuthService;
   /**
    * When given, each authenticated request gets one audit event (`proxy-request`, initiated then
-   * succeeded or failed) with meta `{ route, method, path, status, durationMs }`.
+   * succeeded or failed) with meta `{ route, method, path, status, durationMs }`; which requests,
+   * `proxysigv4.auditEvents` says (default: all).
    */
   auditor?: AuditorService;
   /** Accepted for signature compatibility with other legacy plugins; not used. */
@@ -78,6 +81,7 @@ interface RouteTable {
   /** `proxy.routeInfos`, indexed by the `route` of `proxy.planRequest`. */
   routes: RouteInfo[];
   allowUnauthenticatedRequests: boolean;
+  auditEvents: AuditEvents;
   /** The `proxysigv4` object it was built from, to skip reloads that do not change it. */
   source: string;
 }
@@ -138,7 +142,7 @@ export async function createProxyRouter(options: RouterOptions): Promise<ProxyRo
  */
 function loadRouteTable(config: Config, httpAuth: HttpAuthService | undefined): RouteTable {
   const settings = readProxySigV4Settings(config);
-  const { allowUnauthenticatedRequests } = settings;
+  const { allowUnauthenticatedRequests, auditEvents } = settings;
   if (!allowUnauthenticatedRequests && !httpAuth) {
     throw new Error(
       'proxy-sigv4: createRouter needs `httpAuth` to authenticate requests (pass ' +
@@ -154,7 +158,7 @@ function loadRouteTable(config: Config, httpAuth: HttpAuthService | undefined): 
         '`credentials: require`',
     );
   }
-  return { proxy, routes: proxy.routeInfos, allowUnauthenticatedRequests, source: JSON.stringify(settings.raw) };
+  return { proxy, routes: proxy.routeInfos, allowUnauthenticatedRequests, auditEvents, source: JSON.stringify(settings.raw) };
 }
 
 /**
@@ -256,7 +260,7 @@ function buildRouter(options: BuildOptions): express.Router {
         seconds: durationMs / 1000,
         code: exchange.code,
       });
-      void finishAuditEvent(exchange, res, durationMs, logger);
+      if (exchange.audit) void finishAuditEvent(exchange.audit, exchange, res, durationMs, logger);
     });
     handleRequest(req, res, exchange, options).catch((error: unknown) => {
       exchange.failure ??= asError(error);
@@ -305,7 +309,7 @@ function logRequest(logger: LoggerService, req: Request, res: Response, duration
 async function handleRequest(req: Request, res: Response, exchange: Exchange, options: BuildOptions): Promise<void> {
   const { logger, auditor } = options;
   // A config reload mid-request must not change the rules (or the proxy) this request runs on.
-  const { proxy, routes, allowUnauthenticatedRequests } = options.routes();
+  const { proxy, routes, allowUnauthenticatedRequests, auditEvents } = options.routes();
   // The addon decides once: the route (whose policy applies here and which `handle` serves) and
   // how to take the body. No route (route < 0): the global policy, so that anonymous callers
   // cannot probe route names (401 before 404).
@@ -322,7 +326,9 @@ async function handleRequest(req: Request, res: Response, exchange: Exchange, op
   }
   if (res.destroyed) return; // the client left while it was being authenticated
 
-  exchange.audit = startAuditEvent(auditor, req, route, logger);
+  if (auditor && isAudited(auditEvents, req.method)) {
+    exchange.audit = startAuditEvent(auditor, req, route?.key ?? null, logger);
+  }
 
   // (2) The body, as the addon planned it (refused unread: 411, 413 from its content-length).
   if (plan.refusal) throw new ProxyRefusal(plan.refusal);
@@ -487,59 +493,4 @@ export function groupHeaders(flat: readonly string[]): Map<string, string[]> {
     else grouped.set(name, [flat[i + 1]]);
   }
   return grouped;
-}
-
-/**
- * Opens the request's audit event (the auditor adds the caller's principal, ip and user agent
- * from `req`). Meta never holds headers, the query or bodies; a failing auditor never fails the
- * request.
- */
-async function startAuditEvent(
-  auditor: AuditorService | undefined,
-  req: Request,
-  route: RouteInfo | null,
-  logger: LoggerService,
-): Promise<AuditorServiceEvent | undefined> {
-  if (!auditor) return undefined;
-  try {
-    return await auditor.createEvent({
-      eventId: 'proxy-request',
-      severityLevel: 'low',
-      request: req,
-      meta: { route: route?.key ?? null, method: req.method, path: pathOf(req.url) },
-    });
-  } catch (error) {
-    logger.warn(`proxy-sigv4: could not create audit event: ${(error as Error)?.message}`);
-    return undefined;
-  }
-}
-
-/** Closes the request's audit event with its status and duration, once the response is over. */
-async function finishAuditEvent(
-  exchange: Exchange,
-  res: Response,
-  durationMs: number,
-  logger: LoggerService,
-): Promise<void> {
-  const event = await exchange.audit;
-  if (!event) return;
-  const meta = {
-    status: res.headersSent ? res.statusCode : null,
-    durationMs,
-    ...(exchange.code && { code: exchange.code }),
-  };
-  const failure =
-    exchange.failure ?? (res.writableFinished ? undefined : new Error('the client went away before the response was complete'));
-  try {
-    if (failure) await event.fail({ error: failure, meta });
-    else await event.success({ meta });
-  } catch (error) {
-    logger.warn(`proxy-sigv4: could not record audit event: ${(error as Error)?.message}`);
-  }
-}
-
-/** The path of a raw request URL, without its query. */
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
