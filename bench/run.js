@@ -8,12 +8,14 @@
 //   C proxy-backend  @backstage/plugin-proxy-backend (does not sign)
 //   D floor          a plugin that answers at once: the cost of Backstage itself
 // Phases: small GET (wrk), the same GET at a paced (unsaturated) load, one large streamed
-// response (A B C), signing alone.
+// response (A B C), system calls per small GET (strace), instructions per small GET (callgrind,
+// each subject in a fresh backend under valgrind), signing alone.
 // Full runs (every option at least its default) write bench/results.json, bench/RESULTS.md and
 // bench/chart.svg; shorter runs only print, unless --write, and then every file says SMOKE RUN.
 //   node bench/run.js [--seconds 5] [--rounds 9] [--connections 10,64] [--gib 1]
 //     [--stream-timeout 120] [--rss-limit 4096] [--sign-seconds 5]
-//     [--pace-ms 10] [--subjects ours,ours-unaudited,segment,proxy-backend,floor] [--phases small,paced,large,sign]
+//     [--pace-ms 10] [--counted-requests 2000] [--subjects ours,ours-unaudited,segment,proxy-backend,floor]
+//     [--phases small,paced,large,syscalls,instructions,sign]
 //     [--write]
 //   node bench/run.js --report    renders RESULTS.md and chart.svg again from results.json
 // bench/setup.sh installs what it needs; bench/run.sh does both.
@@ -30,15 +32,21 @@ const { measureLargeResponse } = require('./lib/large-response');
 const { BENCH_TOKEN } = require('./lib/credentials');
 const { writeReport, summarise } = require('./lib/report');
 const { chooseAddon } = require('./lib/addon');
+const { countSyscalls } = require('./lib/syscalls');
+const { callgrindCommand, countInstructions, dumpFolder } = require('./lib/instructions');
 
 const BENCH = __dirname;
 const REPO = path.resolve(BENCH, '..');
 const SUBJECTS = ['ours', 'ours-unaudited', 'segment', 'proxy-backend', 'floor'];
 const LARGE_SUBJECTS = ['ours', 'segment', 'proxy-backend'];
 const SIGNERS = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
-const PHASES = ['small', 'paced', 'large', 'sign'];
+const PHASES = ['small', 'paced', 'large', 'syscalls', 'instructions', 'sign'];
 /** The paced phase: this many connections, each waiting `paceMs` between an answer and its next request. */
 const PACED_CONNECTIONS = 10;
+/** The counting phases (system calls, instructions): this many connections, like the goals' small GET. */
+const COUNTED_CONNECTIONS = 10;
+/** Uncounted requests first under callgrind, so the JIT has compiled the hot paths (it runs slowly there). */
+const CALLGRIND_WARMUP_FACTOR = 2;
 // Many short rounds rather than a few long ones: on this shared machine a backend's speed moves by
 // 20-40% for tens of seconds at a time, and a median over many interleaved moments is robust to
 // that where one over three is not.
@@ -51,6 +59,7 @@ const DEFAULTS = {
   rssLimit: 4096,
   signSeconds: 5,
   paceMs: 10,
+  countedRequests: 2000,
   subjects: SUBJECTS,
   phases: PHASES,
 };
@@ -80,6 +89,7 @@ function parseOptions(argv) {
       case 'rss-limit': options.rssLimit = number(name, value(), 256, 16384); break;
       case 'sign-seconds': options.signSeconds = number(name, value(), 0.2, 120); break;
       case 'pace-ms': options.paceMs = number(name, value(), 1, 1000); break;
+      case 'counted-requests': options.countedRequests = Math.round(number(name, value(), 100, 100_000)); break;
       case 'subjects': options.subjects = list(value()); break;
       case 'phases': options.phases = list(value()); break;
       case 'write': options.write = true; break;
@@ -102,6 +112,7 @@ function isFullRun(o) {
     o.gib >= DEFAULTS.gib &&
     o.signSeconds >= DEFAULTS.signSeconds &&
     o.paceMs === DEFAULTS.paceMs &&
+    o.countedRequests >= DEFAULTS.countedRequests &&
     SUBJECTS.every((s) => o.subjects.includes(s)) &&
     PHASES.every((p) => o.phases.includes(p))
   );
@@ -175,7 +186,8 @@ async function settledStats(upstream) {
   return last;
 }
 
-async function startBackend(subject, upstream, addon) {
+/** `under`: a command to run the backend's node under (valgrind), with a start timeout to match. */
+async function startBackend(subject, upstream, addon, { under, startTimeoutMs } = {}) {
   const port = await freePort();
   const gcFile = gcFileFor(subject);
   fs.rmSync(gcFile, { force: true });
@@ -187,7 +199,7 @@ async function startBackend(subject, upstream, addon) {
     UPSTREAM_URL: upstream.info.url,
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
-  });
+  }, { under, startTimeoutMs });
   return { subject, port, gcFile, child: started.child, pid: started.info.pid, prefix: started.info.prefix, addon: started.info.addon };
 }
 
@@ -313,6 +325,49 @@ async function largePhase(o, backends, upstream, addon) {
   return { sizeBytes: size, runs };
 }
 
+/** System calls per small GET of each running backend, by name (strace attached for a fixed count). */
+async function syscallsPhase(o, backends) {
+  const runs = [];
+  for (const subject of o.subjects) {
+    const backend = backends[subject];
+    const result = await countSyscalls({ backend, url: urlOf(backend, SMALL_PATH), headers: AUTH, connections: COUNTED_CONNECTIONS, requests: o.countedRequests });
+    runs.push({ subject, ...result });
+    log(`system calls ${subject}: ${result.totalPerRequest} per request ${JSON.stringify(result.perRequest)}`);
+  }
+  return { connections: COUNTED_CONNECTIONS, runs };
+}
+
+/**
+ * Instructions per small GET over every thread, each subject in a fresh backend under callgrind
+ * (run last among the backend phases: valgrind makes a backend some 50 times slower).
+ */
+async function instructionsPhase(o, upstream, addon) {
+  const runs = [];
+  for (const subject of o.subjects) {
+    const outDir = dumpFolder(subject);
+    log(`instructions ${subject}: starting its backend under callgrind`);
+    const backend = await startBackend(subject, upstream, addon, { under: callgrindCommand(outDir), startTimeoutMs: 15 * 60_000 });
+    try {
+      const result = await countInstructions({
+        backend,
+        outDir,
+        url: urlOf(backend, SMALL_PATH),
+        headers: AUTH,
+        connections: COUNTED_CONNECTIONS,
+        warmup: CALLGRIND_WARMUP_FACTOR * o.countedRequests,
+        requests: o.countedRequests,
+      });
+      runs.push({ subject, ...result });
+      log(`instructions ${subject}: ${result.perRequest} per request (JavaScript thread ${result.mainThreadPerRequest}, other threads ${result.otherThreadsPerRequest})`);
+    } finally {
+      await stopProcess(backend.child);
+      fs.rmSync(outDir, { recursive: true, force: true });
+      fs.rmSync(backend.gcFile, { force: true });
+    }
+  }
+  return { connections: COUNTED_CONNECTIONS, warmup: CALLGRIND_WARMUP_FACTOR * o.countedRequests, runs };
+}
+
 function runSigner(signer, seconds, addon) {
   if (signer === 'ours-rust') {
     const out = sh(SIGN_BENCH_BINARY, [String(seconds)], { timeout: (seconds + 60) * 1000 });
@@ -399,10 +454,11 @@ async function main() {
   const upstream = await startNodeProcess(path.join(BENCH, 'lib/fast-upstream-process.js'));
   const backends = {};
   try {
-    const needBackends = ['small', 'paced', 'large'].some((p) => o.phases.includes(p));
+    const needBackends = ['small', 'paced', 'large', 'syscalls'].some((p) => o.phases.includes(p));
     if (needBackends) {
       results.auth = {};
-      const needed = o.phases.includes('small') || o.phases.includes('paced') ? o.subjects : o.subjects.filter((s) => LARGE_SUBJECTS.includes(s));
+      const everySubject = ['small', 'paced', 'syscalls'].some((p) => o.phases.includes(p));
+      const needed = everySubject ? o.subjects : o.subjects.filter((s) => LARGE_SUBJECTS.includes(s));
       for (const subject of needed) {
         backends[subject] = await startBackend(subject, upstream, addon);
         const { anonymousStatus } = await checkSubject(backends[subject]);
@@ -414,6 +470,13 @@ async function main() {
     if (o.phases.includes('small')) results.small = await smallGetPhase(o, backends, upstream);
     if (o.phases.includes('paced')) results.paced = await pacedPhase(o, backends, upstream, o.phases.includes('small'));
     if (o.phases.includes('large')) results.large = await largePhase(o, backends, upstream, addon);
+    if (o.phases.includes('syscalls')) results.syscalls = await syscallsPhase(o, backends);
+    for (const subject of Object.keys(backends)) {
+      await stopProcess(backends[subject].child);
+      fs.rmSync(backends[subject].gcFile, { force: true });
+      delete backends[subject];
+    }
+    if (o.phases.includes('instructions')) results.instructions = await instructionsPhase(o, upstream, addon);
   } finally {
     for (const backend of Object.values(backends)) {
       await stopProcess(backend.child);

@@ -2,7 +2,7 @@
 # Installs what bench/run.js needs: the repository's set-up (scripts/setup.sh), the release addon
 # (`npm run build`), a private copy of it for the benchmark (bench/.addon/, so a debug build made
 # by the tests in the meantime does not change what is measured), the sign_bench example, the
-# peers (npm ci in bench/peers) and wrk. Safe to run again.
+# peers (npm ci in bench/peers), wrk, strace and valgrind. Safe to run again.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="$repo/bench"
@@ -26,9 +26,12 @@ if ! { [ -f "$stamp" ] && cmp -s "$bench/peers/package-lock.json" "$stamp"; }; t
   cp "$bench/peers/package-lock.json" "$stamp"
 fi
 
-if ! command -v wrk >/dev/null; then
-  echo "==> installing wrk (apt-get)" >&2
+# wrk for the timed phases, strace and valgrind (callgrind) for the counting ones.
+missing=()
+for tool in wrk strace valgrind; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]} (apt-get)" >&2
   if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
   "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq wrk
+  "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
 fi

@@ -11,12 +11,14 @@ const START_TIMEOUT_MS = 120_000;
 /**
  * Spawns `node script` and resolves with the child and the first JSON line it prints that says it
  * is ready (`"ready": true` or a `"url"`); other lines (e.g. JSON log lines) are passed through.
+ * `under`: a command that runs node (e.g. valgrind and its options); `startTimeoutMs` for a slow one.
  */
-function startNodeProcess(script, env = {}) {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startNodeProcess(script, env = {}, { under = [], startTimeoutMs = START_TIMEOUT_MS } = {}) {
+  const [command, ...args] = [...under, process.execPath, script];
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
     let ready = false;
     lines.on('line', (line) => {
