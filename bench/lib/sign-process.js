@@ -11,6 +11,8 @@ const { createRequire } = require('node:module');
 const { BENCH_CREDENTIALS } = require('./credentials');
 
 const requirePeer = createRequire(path.resolve(__dirname, '../peers/package.json'));
+/** The addon's package (`proxy-sigv4-native`), which loads the build NAPI_RS_NATIVE_LIBRARY_PATH names. */
+const ADDON_PACKAGE = path.resolve(__dirname, '../../packages/native');
 const HOST = 'abc.execute-api.us-east-1.amazonaws.com';
 const SERVICE = 'execute-api';
 const REGION = 'us-east-1';
@@ -20,7 +22,7 @@ const WARMUP_SECONDS = 0.5;
 /** Each signer: a function signing request 0 (the GET) or 1 (the POST); may return a Promise. */
 const SIGNERS = {
   'ours-sync': () => {
-    const { signRequestSync } = require(path.resolve(__dirname, '../..'));
+    const { signRequestSync } = require(ADDON_PACKAGE);
     if (typeof signRequestSync !== 'function') throw new Error('the addon has no signRequestSync');
     const credentials = { accessKeyId: BENCH_CREDENTIALS.accessKeyId, secretAccessKey: BENCH_CREDENTIALS.secretAccessKey };
     return (which) =>
@@ -40,7 +42,7 @@ const SIGNERS = {
   // The addon's Signer, built once with the credentials and scope; each call passes only the
   // request, positionally.
   'ours-signer': () => {
-    const { Signer } = require(path.resolve(__dirname, '../..'));
+    const { Signer } = require(ADDON_PACKAGE);
     if (typeof Signer !== 'function') throw new Error('the addon has no Signer');
     const signer = new Signer({
       credentials: { accessKeyId: BENCH_CREDENTIALS.accessKeyId, secretAccessKey: BENCH_CREDENTIALS.secretAccessKey },
