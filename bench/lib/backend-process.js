@@ -10,7 +10,8 @@
 // requires the static external-access token of bench/lib/credentials.js (401 without it).
 // Prints one JSON line `{ "ready": true, "pid": N, "prefix": "/api/..." }` when serving.
 // With BENCH_GC_FILE set, it counts its garbage-collection pauses and writes the totals to that
-// file on SIGUSR2 (bench/lib/cost.js reads them).
+// file on SIGUSR2 (bench/lib/cost.js reads them). With BENCH_CPU_PROFILE set instead, the first
+// SIGUSR2 starts V8's CPU profiler and the second writes the profile to that file (bench/profile.js).
 //   BENCH_SUBJECT=ours PORT=7100 UPSTREAM_URL=http://127.0.0.1:NNNN node bench/lib/backend-process.js
 
 const fs = require('node:fs');
@@ -152,10 +153,32 @@ function watchGarbageCollection(file) {
   });
 }
 
+/** Profiles the JavaScript thread between two SIGUSR2s and writes the profile to `file`. */
+function profileBetweenSignals(file) {
+  const inspector = require('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  let running = false;
+  process.on('SIGUSR2', () => {
+    if (!running) {
+      running = true;
+      session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 100 }, () => session.post('Profiler.start')));
+      return;
+    }
+    running = false;
+    session.post('Profiler.stop', (error, result) => {
+      if (error) throw error;
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(result.profile));
+      fs.renameSync(`${file}.tmp`, file);
+    });
+  });
+}
+
 async function main() {
   if (!SUBJECTS[SUBJECT]) throw new Error(`BENCH_SUBJECT must be one of ${Object.keys(SUBJECTS).join(', ')}`);
   process.env.LOG_LEVEL = process.env.LOG_LEVEL || 'warn';
   if (process.env.BENCH_GC_FILE) watchGarbageCollection(process.env.BENCH_GC_FILE);
+  else if (process.env.BENCH_CPU_PROFILE) profileBetweenSignals(process.env.BENCH_CPU_PROFILE);
   useStaticCredentials(BENCH_CREDENTIALS);
   const framework = loadFramework();
   const { createBackend, coreServices, createServiceFactory, ConfigReader } = framework;

@@ -129,6 +129,8 @@ function countedSection(results, summary) {
       `uncounted (the JIT compiles the hot paths), then ${fmt(ir.ours?.requests ?? ir.floor?.requests)} counted, at ${results.instructions.connections} connections. A count does not`,
       'move with the machine\'s load as req/s and CPU time do. It leaves out the kernel\'s work (system calls,',
       'the loopback TCP stack), which the CPU times above include; "JavaScript thread" is the main thread.',
+      'valgrind\'s CPU has no SHA extensions, so the addon\'s SHA-256 runs in software here, where a CPU',
+      'with them (`sha_ni` in /proc/cpuinfo) needs a fraction of those instructions.',
       '',
       table(
         ['subject', 'instructions /req', '÷ floor', 'A ÷ this', 'JavaScript thread /req', 'other threads /req'],
@@ -199,6 +201,8 @@ function whereTheCostIs(summary) {
       'the upstream exchange itself (a `writev` and a read), the hand-off to the Tokio worker and back (an eventfd ' +
       '`write` each way, and the `epoll_wait` it wakes from), and the futex calls left.');
   }
+  lines.push("- By component on the JavaScript thread (Backstage's own stack, the auditor, logging, the plugin and its " +
+    'addon calls): `bench/PROFILE.md`, from `node bench/profile.js`.');
   lines.push('');
   return lines;
 }
