@@ -15,7 +15,7 @@ import type { Config } from '@backstage/config';
 import { CancelSignal } from 'proxy-sigv4-native';
 import type { ProxyErrorInfo, ProxyResponse, RequestPlan, RouteInfo, SigV4Proxy } from 'proxy-sigv4-native';
 import { finishAuditEvent, isAudited, startAuditEvent } from './audit';
-import type { AuditEvents } from './audit';
+import type { AuditEvents, AuditOutcome } from './audit';
 import { ClientClosedError, discardRestOfBody, readRawBody, streamRequestBody } from './body';
 import type { StreamedBody } from './body';
 import { HEALTH_PATH, healthView } from './health';
@@ -215,15 +215,12 @@ interface BuildOptions {
 type OutgoingBody = { streamed: false; bytes?: Buffer } | { streamed: true; length: number; upload: StreamedBody };
 
 /** What the end of one request needs to know: timing, the audit event and how it failed. */
-interface Exchange {
+interface Exchange extends AuditOutcome {
   started: bigint;
   /** Abandons the addon's exchange with the upstream if the client goes away before the end. */
   cancel?: CancelSignal;
+  /** The request's audit event, when it gets one (see `proxysigv4.auditEvents`). */
   audit?: Promise<AuditorServiceEvent | undefined>;
-  /** Why the proxy did not deliver the upstream's answer (unset on success). */
-  failure?: Error;
-  /** The stable code of the proxy's own error answer, if any. */
-  code?: string;
   /** The key of the route the request matched, once known. */
   route?: string;
 }
