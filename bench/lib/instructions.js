@@ -87,9 +87,10 @@ function byObject(files, requests) {
       continue;
     }
     for (const line of out.split('\n')) {
-      const match = /^\s*([\d,]+)\s+\([^)]*\)\s+.*\[(.+)\]\s*$/.exec(line) ?? /^\s*([\d,]+)\s+\([^)]*\)\s+\?\?\?:\S+\s*$/.exec(line);
+      // `  1,234 (0.5%)  file:function [object]`; V8's generated code has the object `???`.
+      const match = /^\s*([\d,]+)\s+\([^)]*\)\s+.*\[(.+)\]\s*$/.exec(line);
       if (!match) continue;
-      const object = match[2] ? path.basename(match[2]) : '??? (generated code)';
+      const object = path.basename(match[2]);
       totals.set(object, (totals.get(object) ?? 0) + Number(match[1].replace(/,/g, '')));
     }
   }

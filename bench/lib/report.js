@@ -148,7 +148,7 @@ function countedSection(results, summary) {
     if (ir.ours?.byObject?.length) {
       lines.push(
         'Ours, by the binary the instructions ran in (self cost, all threads): ' +
-          ir.ours.byObject.map((o) => `${o.object} ${fmt(o.perRequest)}`).join(', ') + '.',
+          ir.ours.byObject.map((o) => `${objectName(o.object)} ${fmt(o.perRequest)}`).join(', ') + '.',
         '',
       );
     }
@@ -174,6 +174,11 @@ function countedSection(results, summary) {
   }
   lines.push(...whereTheCostIs(summary));
   return lines;
+}
+
+/** A binary as callgrind names it; `???` is code V8 generated (compiled JavaScript and its stubs). */
+function objectName(object) {
+  return object.startsWith('???') ? "V8's generated code" : object;
 }
 
 /** What the counts say about ours against the floor, in numbers. */
