@@ -159,7 +159,7 @@ function countedSection(results, summary) {
       `System calls per small GET over every thread, counted by \`strace -f -c\` attached to the running backend for`,
       `${fmt(results.syscalls.runs[0]?.requests)} requests at ${results.syscalls.connections} connections (strace slows it: counts only, no times). Each \`futex\` or`,
       'eventfd `write` that wakes another thread, and each `epoll_wait` it then returns from, is a hand-off',
-      'between threads; on an unsaturated backend those hand-offs, not work, are most of the added latency.',
+      'between threads: on an unsaturated backend, a wait for a sleeping thread (and CPU) to wake.',
       '',
       table(
         ['subject', 'all', ...names, 'other'],
