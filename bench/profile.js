@@ -9,14 +9,15 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startNodeProcess, stopProcess, freePort } = require('./lib/processes');
+const { setTimeout: sleep } = require('node:timers/promises');
+const { startNodeProcess, stopProcess } = require('./lib/processes');
+const { AUTH, SMALL_PATH, startBackend, stopBackend, urlOf } = require('./lib/backends');
 const { sendRequests } = require('./lib/fixed-load');
-const { BENCH_TOKEN } = require('./lib/credentials');
 const { chooseAddon } = require('./lib/addon');
+const { LABELS } = require('./lib/report');
 
 const BENCH = __dirname;
 const CONNECTIONS = 10;
-const LABELS = { ours: 'A ours', 'ours-unaudited': "A' ours, no audit events", segment: 'B Segment', 'proxy-backend': 'C proxy-backend', floor: 'D floor' };
 
 /** Components, first match wins: [name, test on the frame's URL or function name]. */
 const COMPONENTS = [
@@ -59,29 +60,20 @@ function byComponent(profile, requests) {
 
 async function profileSubject(subject, upstream, addon, requests) {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-sigv4-profile-')), 'cpu.json');
-  const port = await freePort();
-  const started = await startNodeProcess(path.join(BENCH, 'lib/backend-process.js'), {
-    ...addon.env,
-    BENCH_CPU_PROFILE: file,
-    BENCH_SUBJECT: subject,
-    PORT: String(port),
-    UPSTREAM_URL: upstream.info.url,
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-  });
+  const backend = await startBackend(subject, upstream, addon, { cpuProfileFile: file });
   try {
-    const load = { url: `http://127.0.0.1:${port}${started.info.prefix}/items/42?limit=10&q=bench`, headers: { Authorization: `Bearer ${BENCH_TOKEN}` }, connections: CONNECTIONS, timeoutMs: 10 * 60_000 };
+    const load = { url: urlOf(backend, SMALL_PATH), headers: AUTH, connections: CONNECTIONS, timeoutMs: 10 * 60_000 };
     await sendRequests({ ...load, count: requests });
-    process.kill(started.info.pid, 'SIGUSR2');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.kill(backend.pid, 'SIGUSR2');
+    await sleep(200);
     const result = await sendRequests({ ...load, count: requests });
     if (result.failed > 0) throw new Error(`${subject}: ${result.failed} requests failed`);
-    process.kill(started.info.pid, 'SIGUSR2');
+    process.kill(backend.pid, 'SIGUSR2');
     const deadline = Date.now() + 30_000;
-    while (!fs.existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!fs.existsSync(file) && Date.now() < deadline) await sleep(100);
     return byComponent(JSON.parse(fs.readFileSync(file, 'utf8')), requests);
   } finally {
-    await stopProcess(started.child);
+    await stopBackend(backend);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
 }
@@ -99,7 +91,7 @@ function markdown(results) {
     ...subjects.map((s) => `**${results.subjects[s].busy.toFixed(1)}**`),
     ...(floor && results.subjects.ours ? [`**${(results.subjects.ours.busy - floor.busy).toFixed(1)}**`] : []),
   ]);
-  const header = ['component', ...subjects.map((s) => `${LABELS[s]} µs/req`), ...(floor && results.subjects.ours ? ['A − D'] : [])];
+  const header = ['component', ...subjects.map((s) => `${LABELS[s]}, µs/req`), ...(floor && results.subjects.ours ? ['A − D'] : [])];
   return [
     '# Where the JavaScript thread spends a small GET',
     '',

@@ -25,11 +25,11 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { startNodeProcess, stopProcess, rssMiB, freePort } = require('./lib/processes');
-const { cpuTicks, cpuMicrosPerRequest, gcFileFor, gcSnapshot, gcPerThousandRequests } = require('./lib/cost');
+const { startNodeProcess, stopProcess, rssMiB } = require('./lib/processes');
+const { cpuTicks, cpuMicrosPerRequest, gcSnapshot, gcPerThousandRequests } = require('./lib/cost');
+const { AUTH, SMALL_PATH, startBackend, stopBackend, urlOf } = require('./lib/backends');
 const { runWrk } = require('./lib/wrk');
 const { measureLargeResponse } = require('./lib/large-response');
-const { BENCH_TOKEN } = require('./lib/credentials');
 const { writeReport, summarise } = require('./lib/report');
 const { chooseAddon } = require('./lib/addon');
 const { countSyscalls } = require('./lib/syscalls');
@@ -186,30 +186,6 @@ async function settledStats(upstream) {
   return last;
 }
 
-/** `under`: a command to run the backend's node under (valgrind), with a start timeout to match. */
-async function startBackend(subject, upstream, addon, { under, startTimeoutMs } = {}) {
-  const port = await freePort();
-  const gcFile = gcFileFor(subject);
-  fs.rmSync(gcFile, { force: true });
-  const started = await startNodeProcess(path.join(BENCH, 'lib/backend-process.js'), {
-    BENCH_GC_FILE: gcFile,
-    ...addon.env,
-    BENCH_SUBJECT: subject,
-    PORT: String(port),
-    UPSTREAM_URL: upstream.info.url,
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-  }, { under, startTimeoutMs });
-  return { subject, port, gcFile, child: started.child, pid: started.info.pid, prefix: started.info.prefix, addon: started.info.addon };
-}
-
-function urlOf(backend, rest) {
-  return `http://127.0.0.1:${backend.port}${backend.prefix}${rest}`;
-}
-
-const AUTH = { Authorization: `Bearer ${BENCH_TOKEN}` };
-const SMALL_PATH = '/items/42?limit=10&q=bench';
-
 async function checkSubject(backend) {
   const ok = await fetch(urlOf(backend, SMALL_PATH), { headers: AUTH });
   const anonymous = await fetch(urlOf(backend, SMALL_PATH));
@@ -317,7 +293,7 @@ async function largePhase(o, backends, upstream, addon) {
         // An abandoned transfer may still be buffering (or burning CPU) inside the backend: give
         // the subject a fresh process so it does not disturb the runs after it.
         log(`restarting ${subject}'s backend after an unfinished transfer`);
-        await stopProcess(backend.child);
+        await stopBackend(backend);
         backends[subject] = await startBackend(subject, upstream, addon);
       }
     }
@@ -360,9 +336,8 @@ async function instructionsPhase(o, upstream, addon) {
       runs.push({ subject, ...result });
       log(`instructions ${subject}: ${result.perRequest} per request (JavaScript thread ${result.mainThreadPerRequest}, other threads ${result.otherThreadsPerRequest})`);
     } finally {
-      await stopProcess(backend.child);
+      await stopBackend(backend);
       fs.rmSync(outDir, { recursive: true, force: true });
-      fs.rmSync(backend.gcFile, { force: true });
     }
   }
   return { connections: COUNTED_CONNECTIONS, warmup: CALLGRIND_WARMUP_FACTOR * o.countedRequests, runs };
@@ -472,16 +447,12 @@ async function main() {
     if (o.phases.includes('large')) results.large = await largePhase(o, backends, upstream, addon);
     if (o.phases.includes('syscalls')) results.syscalls = await syscallsPhase(o, backends);
     for (const subject of Object.keys(backends)) {
-      await stopProcess(backends[subject].child);
-      fs.rmSync(backends[subject].gcFile, { force: true });
+      await stopBackend(backends[subject]);
       delete backends[subject];
     }
     if (o.phases.includes('instructions')) results.instructions = await instructionsPhase(o, upstream, addon);
   } finally {
-    for (const backend of Object.values(backends)) {
-      await stopProcess(backend.child);
-      fs.rmSync(backend.gcFile, { force: true });
-    }
+    for (const backend of Object.values(backends)) await stopBackend(backend);
     await stopProcess(upstream.child);
   }
   if (o.phases.includes('sign')) results.sign = signPhase(o, addon);

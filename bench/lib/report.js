@@ -670,4 +670,4 @@ function writeReport(results) {
   return { markdown: markdown(results), svg: chart(results) };
 }
 
-module.exports = { summarise, writeReport, median };
+module.exports = { summarise, writeReport, median, LABELS };

@@ -1,16 +1,14 @@
 'use strict';
 // System calls per request, by name, over every thread of a backend, counted by `strace -c -f`
 // attached for a fixed number of requests. strace slows the backend down a lot, so these are
-// counts, never times: how often each request wakes a thread (futex, epoll_wait, eventfd writes)
-// is what turns into latency on an unsaturated backend.
+// counts, never times: how often each request wakes a thread (futex, epoll_wait, eventfd writes).
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const { setTimeout: sleep } = require('node:timers/promises');
 const { sendRequests } = require('./fixed-load');
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Counts a started backend's system calls over `requests` GETs of `url` at `connections`.
