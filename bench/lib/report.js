@@ -2,6 +2,8 @@
 // Turns bench/run.js's raw runs into medians, the issue's goals (met or not, with the numbers),
 // bench/RESULTS.md and a hand-written SVG chart (no dependency).
 
+const { median, max, fmt, ratio, fmtRatio, table } = require('./format');
+
 const LABELS = {
   ours: 'A proxy-sigv4 (ours)',
   'ours-unaudited': "A' ours, no audit events",
@@ -29,18 +31,6 @@ const SHORT = {
 };
 const COLORS = { ours: '#2b6cb0', 'ours-unaudited': '#90cdf4', segment: '#dd6b20', 'proxy-backend': '#718096', floor: '#38a169' };
 const SIGN_COLORS = { 'ours-signer': '#1a365d', 'ours-sync': '#2b6cb0', 'ours-rust': '#63b3ed', smithy: '#805ad5', aws4: '#d69e2e' };
-
-function median(values) {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
-const max = (values) => (values.length ? Math.max(...values) : null);
-const fmt = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
-const fmtRatio = (r) => (r === null ? '–' : `${r.toFixed(2)}×`);
 
 /**
  * What one small GET cost each backend: CPU per request and garbage collection, measured in the
@@ -401,12 +391,6 @@ function goals(results, summary) {
     out.push(goal('soak: 64 connections for 60 s, zero errors, RSS at end at most 10% above after warm-up', 'not measured', 'no bench/soak-result.json: run node bench/soak.js'));
   }
   return out;
-}
-
-/** A Markdown table; `align` has one letter per column, l or r (default: first l, the rest r). */
-function table(header, rows, align = `l${'r'.repeat(header.length - 1)}`) {
-  const rule = header.map((h, i) => (align[i] === 'r' ? '---:' : '---')).join('|');
-  return [`| ${header.join(' | ')} |`, `|${rule}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 function markdown(results) {
