@@ -7,15 +7,16 @@
 //   B segment        @segment/backstage-plugin-proxy-sigv4-backend
 //   C proxy-backend  @backstage/plugin-proxy-backend (does not sign)
 //   D floor          a plugin that answers at once: the cost of Backstage itself
-// Phases: small GET (wrk), the same GET at a paced (unsaturated) load, one large streamed
-// response (A B C), system calls per small GET (strace), instructions per small GET (callgrind,
-// each subject in a fresh backend under valgrind), signing alone.
+// Phases: small GET (wrk), the same GET at a paced (unsaturated) load, what one hand-off to
+// another thread and back adds at that load (plain Node servers, lib/handoff-server.js), one
+// large streamed response (A B C), system calls per small GET (strace), instructions per small
+// GET (callgrind, each subject in a fresh backend under valgrind), signing alone.
 // Full runs (every option at least its default) write bench/results.json, bench/RESULTS.md and
 // bench/chart.svg; shorter runs only print, unless --write, and then every file says SMOKE RUN.
 //   node bench/run.js [--seconds 5] [--rounds 9] [--connections 10,64] [--gib 1]
 //     [--stream-timeout 120] [--rss-limit 4096] [--sign-seconds 5]
 //     [--pace-ms 10] [--counted-requests 2000] [--subjects ours,ours-unaudited,segment,proxy-backend,floor]
-//     [--phases small,paced,large,syscalls,instructions,sign]
+//     [--phases small,paced,handoff,large,syscalls,instructions,sign]
 //     [--write]
 //   node bench/run.js --report    renders RESULTS.md and chart.svg again from results.json
 // bench/setup.sh installs what it needs; bench/run.sh does both.
@@ -40,7 +41,9 @@ const REPO = path.resolve(BENCH, '..');
 const SUBJECTS = ['ours', 'ours-unaudited', 'segment', 'proxy-backend', 'floor'];
 const LARGE_SUBJECTS = ['ours', 'segment', 'proxy-backend'];
 const SIGNERS = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
-const PHASES = ['small', 'paced', 'large', 'syscalls', 'instructions', 'sign'];
+const PHASES = ['small', 'paced', 'handoff', 'large', 'syscalls', 'instructions', 'sign'];
+/** The hand-off phase's servers (see lib/handoff-server.js). */
+const HANDOFF_MODES = ['direct', 'addon', 'node-worker'];
 /** The paced phase: this many connections, each waiting `paceMs` between an answer and its next request. */
 const PACED_CONNECTIONS = 10;
 /** The counting phases (system calls, instructions): this many connections, like the goals' small GET. */
@@ -270,6 +273,40 @@ async function pacedPhase(o, backends, upstream, warmedUp) {
   return { connections: PACED_CONNECTIONS, paceMs: o.paceMs, runs };
 }
 
+/**
+ * The paced load against three plain Node servers that differ only in what a request waits for:
+ * nothing, one round trip to the addon's Tokio worker, one to a Node worker thread. Rounds
+ * interleaved like the other phases; run beside the paced phase, on the same machine state.
+ */
+async function handoffPhase(o, addon) {
+  const servers = {};
+  try {
+    for (const mode of HANDOFF_MODES) {
+      servers[mode] = await startNodeProcess(path.join(BENCH, 'lib/handoff-server.js'), { ...addon.env, HANDOFF_MODE: mode });
+    }
+    const urls = Object.fromEntries(HANDOFF_MODES.map((mode) => [mode, `${servers[mode].info.url}${SMALL_PATH}`]));
+    for (const url of Object.values(urls)) runWrk({ url, connections: PACED_CONNECTIONS, seconds: 3 });
+    const runs = [];
+    for (let round = 1; round <= o.rounds; round += 1) {
+      for (const mode of HANDOFF_MODES) {
+        const result = runWrk({
+          url: urls[mode],
+          connections: PACED_CONNECTIONS,
+          seconds: o.seconds,
+          script: path.join(BENCH, 'lib/paced.lua'),
+          scriptArgs: [o.paceMs],
+        });
+        const run = { round, mode, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.socketErrors + result.non2xx };
+        runs.push(run);
+        log(`hand-off round ${round} ${mode}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, errors ${run.errors}`);
+      }
+    }
+    return { connections: PACED_CONNECTIONS, paceMs: o.paceMs, runs };
+  } finally {
+    for (const server of Object.values(servers)) await stopProcess(server.child);
+  }
+}
+
 async function largePhase(o, backends, upstream, addon) {
   const size = Math.round(o.gib * 2 ** 30);
   const runs = [];
@@ -444,6 +481,7 @@ async function main() {
     }
     if (o.phases.includes('small')) results.small = await smallGetPhase(o, backends, upstream);
     if (o.phases.includes('paced')) results.paced = await pacedPhase(o, backends, upstream, o.phases.includes('small'));
+    if (o.phases.includes('handoff')) results.handoff = await handoffPhase(o, addon);
     if (o.phases.includes('large')) results.large = await largePhase(o, backends, upstream, addon);
     if (o.phases.includes('syscalls')) results.syscalls = await syscallsPhase(o, backends);
     for (const subject of Object.keys(backends)) {

@@ -3,6 +3,7 @@
 // bench/RESULTS.md and a hand-written SVG chart (no dependency).
 
 const { median, max, fmt, ratio, fmtRatio, table } = require('./format');
+const { summariseHandoff, handoffSection, reachabilitySection } = require('./limits');
 
 const LABELS = {
   ours: 'A proxy-sigv4 (ours)',
@@ -255,6 +256,7 @@ function summarise(results) {
       outcomes: [...new Set(s.runs.map((r) => r.outcome))],
     };
   }
+  summary.handoff = summariseHandoff(results.handoff);
   summary.instructions = Object.fromEntries((results.instructions?.runs ?? []).map((r) => [r.subject, r]));
   summary.syscalls = Object.fromEntries((results.syscalls?.runs ?? []).map((r) => [r.subject, r]));
   for (const run of results.sign?.runs ?? []) (summary.sign[run.signer] ??= { runs: [] }).runs.push(run.opsPerSec);
@@ -426,6 +428,7 @@ function markdown(results) {
   lines.push('');
   lines.push(table(['goal', 'result', 'numbers'], summary.goals.map((g) => [g.goal, g.status === 'met' ? '**met**' : `**${g.status}**`, g.numbers]), 'lll'));
   lines.push('');
+  lines.push(...reachabilitySection(summary));
 
   if (results.small) {
     lines.push('## Small GET through each backend');
@@ -457,6 +460,7 @@ function markdown(results) {
   }
 
   lines.push(...pacedSection(results.paced, summary.paced));
+  lines.push(...handoffSection(results.handoff, summary.handoff));
   lines.push(...countedSection(results, summary));
 
   if (results.large) {
