@@ -254,23 +254,7 @@ async function pacedPhase(o, backends, upstream, warmedUp) {
   if (!warmedUp) {
     for (const url of Object.values(targets)) runWrk({ url, connections: PACED_CONNECTIONS, seconds: 3, headers: AUTH });
   }
-  const runs = [];
-  for (let round = 1; round <= o.rounds; round += 1) {
-    for (const [subject, url] of Object.entries(targets)) {
-      const result = runWrk({
-        url,
-        connections: PACED_CONNECTIONS,
-        seconds: o.seconds,
-        headers: AUTH,
-        script: path.join(BENCH, 'lib/paced.lua'),
-        scriptArgs: [o.paceMs],
-      });
-      const run = { round, subject, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests, errors: result.socketErrors + result.non2xx };
-      runs.push(run);
-      log(`paced round ${round} ${subject}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, errors ${run.errors}`);
-    }
-  }
-  return { connections: PACED_CONNECTIONS, paceMs: o.paceMs, runs };
+  return { connections: PACED_CONNECTIONS, paceMs: o.paceMs, runs: pacedRounds(o, targets, 'subject', AUTH) };
 }
 
 /**
@@ -284,27 +268,33 @@ async function handoffPhase(o, addon) {
     for (const mode of HANDOFF_MODES) {
       servers[mode] = await startNodeProcess(path.join(BENCH, 'lib/handoff-server.js'), { ...addon.env, HANDOFF_MODE: mode });
     }
-    const urls = Object.fromEntries(HANDOFF_MODES.map((mode) => [mode, `${servers[mode].info.url}${SMALL_PATH}`]));
-    for (const url of Object.values(urls)) runWrk({ url, connections: PACED_CONNECTIONS, seconds: 3 });
-    const runs = [];
-    for (let round = 1; round <= o.rounds; round += 1) {
-      for (const mode of HANDOFF_MODES) {
-        const result = runWrk({
-          url: urls[mode],
-          connections: PACED_CONNECTIONS,
-          seconds: o.seconds,
-          script: path.join(BENCH, 'lib/paced.lua'),
-          scriptArgs: [o.paceMs],
-        });
-        const run = { round, mode, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.socketErrors + result.non2xx };
-        runs.push(run);
-        log(`hand-off round ${round} ${mode}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, errors ${run.errors}`);
-      }
-    }
-    return { connections: PACED_CONNECTIONS, paceMs: o.paceMs, runs };
+    const targets = Object.fromEntries(HANDOFF_MODES.map((mode) => [mode, `${servers[mode].info.url}${SMALL_PATH}`]));
+    for (const url of Object.values(targets)) runWrk({ url, connections: PACED_CONNECTIONS, seconds: 3 });
+    return { connections: PACED_CONNECTIONS, paceMs: o.paceMs, runs: pacedRounds(o, targets, 'mode', {}) };
   } finally {
     for (const server of Object.values(servers)) await stopProcess(server.child);
   }
+}
+
+/** Interleaved rounds of the paced load over `targets` (`{ name: url }`); each run names its target under `key`. */
+function pacedRounds(o, targets, key, headers) {
+  const runs = [];
+  for (let round = 1; round <= o.rounds; round += 1) {
+    for (const [name, url] of Object.entries(targets)) {
+      const result = runWrk({
+        url,
+        connections: PACED_CONNECTIONS,
+        seconds: o.seconds,
+        headers,
+        script: path.join(BENCH, 'lib/paced.lua'),
+        scriptArgs: [o.paceMs],
+      });
+      const run = { round, [key]: name, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, requests: result.requests, errors: result.socketErrors + result.non2xx };
+      runs.push(run);
+      log(`paced round ${round} ${name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, errors ${run.errors}`);
+    }
+  }
+  return runs;
 }
 
 async function largePhase(o, backends, upstream, addon) {

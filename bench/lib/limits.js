@@ -4,20 +4,7 @@
 // and a hand-off to another thread and back (the hand-off phase) is what any design that
 // exchanges with the upstream off the JavaScript thread pays in latency.
 
-const { median, fmt, table } = require('./format');
-
-/** Medians per hand-off mode: `{ direct, addon, 'node-worker' }`, each `{ rounds, rps, p50Ms, p99Ms, errors }`. */
-function summariseHandoff(handoff) {
-  const byMode = {};
-  for (const run of handoff?.runs ?? []) (byMode[run.mode] ??= []).push(run);
-  return Object.fromEntries(Object.entries(byMode).map(([mode, runs]) => [mode, {
-    rounds: runs.length,
-    rps: median(runs.map((r) => r.rps)),
-    p50Ms: median(runs.map((r) => r.p50Ms)),
-    p99Ms: median(runs.map((r) => r.p99Ms)),
-    errors: runs.reduce((sum, r) => sum + r.errors, 0),
-  }]));
-}
+const { fmt, fmtRatio, table } = require('./format');
 
 const HANDOFF_LABELS = {
   direct: 'answers at once',
@@ -62,24 +49,23 @@ function reachabilitySection(summary) {
   const lines = [];
   const auditShare = a && a1 && f ? (a.perRequest - a1.perRequest) / f.perRequest : null;
   const auditShareJs = a && a1 && f ? (a.mainThreadPerRequest - a1.mainThreadPerRequest) / f.mainThreadPerRequest : null;
-  const times = (x) => `${x.toFixed(2)}×`;
 
   if (b?.cpuMainUs && d?.cpuMainUs && auditShareJs !== null) {
     const budget = b.cpuMainUs / d.cpuMainUs / 3;
     const busy = Object.values(small10).filter((s) => s.cpuMainUs).map((s) => (s.rps * s.cpuMainUs) / 1e4);
     lines.push(`- **3× Segment's req/s.** Every backend's JavaScript thread was busy ${fmt(Math.min(...busy))}–${fmt(Math.max(...busy))}% ` +
-      `(req/s × its CPU time per request), so req/s is the inverse of that time. Segment's took ${times(b.cpuMainUs / d.cpuMainUs)} the floor's, so 3× its req/s allows ` +
-      `${times(budget)} the floor's time. The audit event alone adds ${times(auditShareJs)} of the floor's JavaScript-thread ` +
+      `(req/s × its CPU time per request), so req/s is the inverse of that time. Segment's took ${fmtRatio(b.cpuMainUs / d.cpuMainUs)} the floor's, so 3× its req/s allows ` +
+      `${fmtRatio(budget)} the floor's time. The audit event alone adds ${fmtRatio(auditShareJs)} of the floor's JavaScript-thread ` +
       `instructions${1 + auditShareJs > budget
-        ? `: **no proxy that records an audit event per request can meet it here**, ${times(1 + auditShareJs)} > ${times(budget)} before the proxy does any work.`
-        : `: leaves ${times(budget - 1 - auditShareJs)} of the floor for the proxy's own work.`}`);
+        ? `: **no proxy that records an audit event per request can meet it here**, ${fmtRatio(1 + auditShareJs)} > ${fmtRatio(budget)} before the proxy does any work.`
+        : `: leaves ${fmtRatio(budget - 1 - auditShareJs)} of the floor for the proxy's own work.`}`);
   }
   if (auditShare !== null) {
     const left = 0.25 - auditShare;
-    lines.push(`- **CPU and instructions ≤ 1.25× the floor's.** The audit event alone is ${times(auditShare)} of the floor's ` +
-      `instructions, which leaves ${times(Math.max(left, 0))} of the floor (${fmt(Math.max(left, 0) * f.perRequest)} instructions) ` +
+    lines.push(`- **CPU and instructions ≤ 1.25× the floor's.** The audit event alone is ${fmtRatio(auditShare)} of the floor's ` +
+      `instructions, which leaves ${fmtRatio(Math.max(left, 0))} of the floor (${fmt(Math.max(left, 0) * f.perRequest)} instructions) ` +
       `for everything else the proxy does: signing, the exchange with the upstream, and the JavaScript around them. ` +
-      `Ours takes ${times(a1.perRequest / f.perRequest - 1)} of the floor for that (A' − D), the addon's own code alone ` +
+      `Ours takes ${fmtRatio(a1.perRequest / f.perRequest - 1)} of the floor for that (A' − D), the addon's own code alone ` +
       `${fmt(addonInstructions(a))} instructions (its SHA-256 runs in software under valgrind: see "Counted per request").`);
   }
   const handoff = summary.handoff ?? {};
@@ -100,4 +86,4 @@ function addonInstructions(run) {
   return run.byObject?.find((o) => /proxy[-_.]sigv4|\.node$/.test(o.object) && o.object !== 'node')?.perRequest ?? null;
 }
 
-module.exports = { summariseHandoff, handoffSection, reachabilitySection };
+module.exports = { handoffSection, reachabilitySection };

@@ -2,8 +2,8 @@
 // Turns bench/run.js's raw runs into medians, the goals (met or not, with the numbers),
 // bench/RESULTS.md and a hand-written SVG chart (no dependency).
 
-const { median, max, fmt, ratio, fmtRatio, table } = require('./format');
-const { summariseHandoff, handoffSection, reachabilitySection } = require('./limits');
+const { median, max, fmt, ratio, fmtRatio, latencyMedians, table } = require('./format');
+const { handoffSection, reachabilitySection } = require('./limits');
 
 const LABELS = {
   ours: 'A proxy-sigv4 (ours)',
@@ -232,16 +232,7 @@ function summarise(results) {
       };
     }
   }
-  for (const run of results.paced?.runs ?? []) (summary.paced[run.subject] ??= { runs: [] }).runs.push(run);
-  for (const [subject, s] of Object.entries(summary.paced)) {
-    summary.paced[subject] = {
-      rounds: s.runs.length,
-      rps: median(s.runs.map((r) => r.rps)),
-      p50Ms: median(s.runs.map((r) => r.p50Ms)),
-      p99Ms: median(s.runs.map((r) => r.p99Ms)),
-      errors: s.runs.reduce((sum, r) => sum + r.errors, 0),
-    };
-  }
+  summary.paced = latencyMedians(results.paced?.runs, 'subject');
   for (const run of results.large?.runs ?? []) (summary.large[run.subject] ??= { runs: [] }).runs.push(run);
   for (const [subject, s] of Object.entries(summary.large)) {
     const finished = s.runs.filter((r) => r.finished);
@@ -256,7 +247,7 @@ function summarise(results) {
       outcomes: [...new Set(s.runs.map((r) => r.outcome))],
     };
   }
-  summary.handoff = summariseHandoff(results.handoff);
+  summary.handoff = latencyMedians(results.handoff?.runs, 'mode');
   summary.instructions = Object.fromEntries((results.instructions?.runs ?? []).map((r) => [r.subject, r]));
   summary.syscalls = Object.fromEntries((results.syscalls?.runs ?? []).map((r) => [r.subject, r]));
   for (const run of results.sign?.runs ?? []) (summary.sign[run.signer] ??= { runs: [] }).runs.push(run.opsPerSec);
