@@ -6,6 +6,9 @@
 //   segment        @segment/backstage-plugin-proxy-sigv4-backend's router, signing, /api/proxy-sigv4/bench
 //   proxy-backend  @backstage/plugin-proxy-backend, unsigned, /api/proxy/bench
 //   floor          a tiny plugin that answers at once with a small body, /api/bench-floor/bench
+//   floor-fetch    a tiny plugin that fetches the same GET from the upstream over a keep-alive
+//                  agent and pipes the answer back, unsigned: the least a proxy written in Node
+//                  costs, /api/bench-floor/bench (optional: not part of a full run)
 // Every subject runs on the same Backstage packages, logs at LOG_LEVEL (default warn) and
 // requires the static external-access token of bench/lib/credentials.js (401 without it).
 // Prints one JSON line `{ "ready": true, "pid": N, "prefix": "/api/..." }` when serving.
@@ -15,6 +18,7 @@
 //   BENCH_SUBJECT=ours PORT=7100 UPSTREAM_URL=http://127.0.0.1:NNNN node bench/lib/backend-process.js
 
 const fs = require('node:fs');
+const http = require('node:http');
 const path = require('node:path');
 const { PerformanceObserver, constants: perfConstants } = require('node:perf_hooks');
 const { createRequire } = require('node:module');
@@ -85,6 +89,12 @@ const SUBJECTS = {
     plugin: requirePeer('@backstage/plugin-proxy-backend').default,
   }),
 
+  'floor-fetch': (framework) => ({
+    prefix: '/api/bench-floor/bench',
+    config: {},
+    plugin: floorFetchPlugin(framework),
+  }),
+
   floor: ({ createBackendPlugin, coreServices }) => ({
     prefix: '/api/bench-floor/bench',
     config: {},
@@ -104,6 +114,35 @@ const SUBJECTS = {
     }),
   }),
 };
+
+/**
+ * The floor plus one upstream round trip: each request is fetched from the upstream (the path
+ * below `/bench`, its query, no headers of the caller's) over one keep-alive agent, and the
+ * upstream's status, content type and body are piped back.
+ */
+function floorFetchPlugin({ createBackendPlugin, coreServices }) {
+  const agent = new http.Agent({ keepAlive: true });
+  return createBackendPlugin({
+    pluginId: 'bench-floor',
+    register(env) {
+      env.registerInit({
+        deps: { httpRouter: coreServices.httpRouter },
+        async init({ httpRouter }) {
+          httpRouter.use((req, res) => {
+            const upstream = http.get(`${UPSTREAM_URL}${req.url.replace(/^\/bench/, '')}`, { agent }, (answer) => {
+              res.writeHead(answer.statusCode, { 'content-type': answer.headers['content-type'] ?? 'application/octet-stream' });
+              answer.pipe(res);
+            });
+            upstream.on('error', () => {
+              if (!res.headersSent) res.writeHead(502);
+              res.end();
+            });
+          });
+        },
+      });
+    },
+  });
+}
 
 /**
  * A plugin that mounts an express router made by `makeRouter` (a legacy `createRouter`) under

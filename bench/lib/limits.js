@@ -74,11 +74,18 @@ function reachabilitySection(summary) {
     const hop = handoff.addon.p50Ms - handoff.direct.p50Ms;
     lines.push(`- **Paced p50 ≤ the floor's + 0.3 ms.** The round trip to the upstream alone (E) is ${fmt(upstream.p50Ms, 2)} ms, and one ` +
       `hand-off to the addon's worker and back ${fmt(hop, 2)} ms (see "One hand-off between threads"): ${fmt(upstream.p50Ms + hop, 2)} ms of the 0.3 ` +
-      `before any work${upstream.p50Ms + hop > 0.3 ? ', so no design that exchanges with the upstream off the JavaScript thread meets it on this machine' : ''}. ` +
-      'Doing the exchange on the JavaScript thread instead would save the hand-off but move the worker\'s CPU time onto the thread that limits req/s.');
+      `before any work${upstream.p50Ms + hop > 0.3 ? ', so no design that exchanges with the upstream off the JavaScript thread meets it on this machine' : ''}.` +
+      fetchingFloor(summary.paced));
   }
   if (lines.length === 0) return [];
   return ['### What the goals leave for the proxy', '', 'From the figures below, same run. The floor (D) answers without any upstream; A − A\' is what the audit event costs.', '', ...lines, ''];
+}
+
+/** What D' (the floor plus one fetch in Node, an optional subject) adds at p50, when it ran. */
+function fetchingFloor(paced) {
+  const [fetching, floor] = [paced?.['floor-fetch'], paced?.floor];
+  if (!fetching || !floor) return '';
+  return ` A proxy that fetches on the JavaScript thread with Node's own client (D', the floor plus one fetch) adds +${fmt(fetching.p50Ms - floor.p50Ms, 2)} ms.`;
 }
 
 /** Instructions per request in the addon's own binary, over every thread (callgrind's per-object split). */

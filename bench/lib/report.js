@@ -11,6 +11,7 @@ const LABELS = {
   segment: 'B Segment proxy-sigv4',
   'proxy-backend': 'C Backstage proxy-backend',
   floor: 'D floor',
+  'floor-fetch': "D' the floor plus one upstream fetch",
   upstream: 'E the upstream alone (no backend)',
   'ours-signer': 'ours: addon Signer.sign (from JS)',
   'ours-sync': 'ours: addon signRequestSync (from JS)',
@@ -24,13 +25,14 @@ const SHORT = {
   segment: 'B Segment',
   'proxy-backend': 'C proxy-backend',
   floor: 'D floor',
+  'floor-fetch': "D' floor + fetch",
   'ours-signer': 'ours (JS Signer)',
   'ours-sync': 'ours (JS sync)',
   'ours-rust': 'ours (Rust)',
   smithy: '@smithy/signature-v4',
   aws4: 'aws4',
 };
-const COLORS = { ours: '#2b6cb0', 'ours-unaudited': '#90cdf4', segment: '#dd6b20', 'proxy-backend': '#718096', floor: '#38a169' };
+const COLORS = { ours: '#2b6cb0', 'ours-unaudited': '#90cdf4', segment: '#dd6b20', 'proxy-backend': '#718096', floor: '#38a169', 'floor-fetch': '#9ae6b4' };
 const SIGN_COLORS = { 'ours-signer': '#1a365d', 'ours-sync': '#2b6cb0', 'ours-rust': '#63b3ed', smithy: '#805ad5', aws4: '#d69e2e' };
 
 /**
