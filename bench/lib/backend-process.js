@@ -92,52 +92,46 @@ const SUBJECTS = {
   'floor-fetch': (framework) => ({
     prefix: '/api/bench-floor/bench',
     config: {},
-    plugin: floorFetchPlugin(framework),
+    plugin: handlerPlugin(framework, 'bench-floor', fetchFromUpstream(new http.Agent({ keepAlive: true }))),
   }),
 
-  floor: ({ createBackendPlugin, coreServices }) => ({
+  floor: (framework) => ({
     prefix: '/api/bench-floor/bench',
     config: {},
-    plugin: createBackendPlugin({
-      pluginId: 'bench-floor',
-      register(env) {
-        env.registerInit({
-          deps: { httpRouter: coreServices.httpRouter },
-          async init({ httpRouter }) {
-            httpRouter.use((req, res) => {
-              res.writeHead(200, { 'content-type': 'application/json', 'content-length': SMALL_BODY.length });
-              res.end(SMALL_BODY);
-            });
-          },
-        });
-      },
+    plugin: handlerPlugin(framework, 'bench-floor', (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': SMALL_BODY.length });
+      res.end(SMALL_BODY);
     }),
   }),
 };
 
 /**
  * The floor plus one upstream round trip: each request is fetched from the upstream (the path
- * below `/bench`, its query, no headers of the caller's) over one keep-alive agent, and the
- * upstream's status, content type and body are piped back.
+ * below `/bench`, its query, no headers of the caller's) over `agent`, and the upstream's status,
+ * content type and body are piped back.
  */
-function floorFetchPlugin({ createBackendPlugin, coreServices }) {
-  const agent = new http.Agent({ keepAlive: true });
+function fetchFromUpstream(agent) {
+  return (req, res) => {
+    const upstream = http.get(`${UPSTREAM_URL}${req.url.replace(/^\/bench/, '')}`, { agent }, (answer) => {
+      res.writeHead(answer.statusCode, { 'content-type': answer.headers['content-type'] ?? 'application/octet-stream' });
+      answer.pipe(res);
+    });
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+  };
+}
+
+/** A plugin whose router is one request handler, under Backstage's default auth policy: credentials required. */
+function handlerPlugin({ createBackendPlugin, coreServices }, pluginId, handler) {
   return createBackendPlugin({
-    pluginId: 'bench-floor',
+    pluginId,
     register(env) {
       env.registerInit({
         deps: { httpRouter: coreServices.httpRouter },
         async init({ httpRouter }) {
-          httpRouter.use((req, res) => {
-            const upstream = http.get(`${UPSTREAM_URL}${req.url.replace(/^\/bench/, '')}`, { agent }, (answer) => {
-              res.writeHead(answer.statusCode, { 'content-type': answer.headers['content-type'] ?? 'application/octet-stream' });
-              answer.pipe(res);
-            });
-            upstream.on('error', () => {
-              if (!res.headersSent) res.writeHead(502);
-              res.end();
-            });
-          });
+          httpRouter.use(handler);
         },
       });
     },
