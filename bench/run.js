@@ -42,6 +42,7 @@ const REPO = path.resolve(BENCH, '..');
 const SUBJECTS = ['ours', 'ours-unaudited', 'segment', 'proxy-backend', 'floor'];
 /** Measured only when named in --subjects; a full run does not need them. */
 const OPTIONAL_SUBJECTS = ['floor-fetch'];
+const KNOWN_SUBJECTS = [...SUBJECTS, ...OPTIONAL_SUBJECTS];
 const LARGE_SUBJECTS = ['ours', 'segment', 'proxy-backend'];
 const SIGNERS = ['ours-signer', 'ours-sync', 'ours-rust', 'smithy', 'aws4'];
 const PHASES = ['small', 'paced', 'handoff', 'large', 'syscalls', 'instructions', 'sign'];
@@ -103,9 +104,9 @@ function parseOptions(argv) {
       default: throw new Error(`unknown option ${argv[i]} (see the top of bench/run.js)`);
     }
   }
-  for (const s of options.subjects) if (![...SUBJECTS, ...OPTIONAL_SUBJECTS].includes(s)) throw new Error(`unknown subject ${s}`);
+  for (const s of options.subjects) if (!KNOWN_SUBJECTS.includes(s)) throw new Error(`unknown subject ${s}`);
   for (const p of options.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p}`);
-  options.subjects = [...SUBJECTS, ...OPTIONAL_SUBJECTS].filter((s) => options.subjects.includes(s));
+  options.subjects = KNOWN_SUBJECTS.filter((s) => options.subjects.includes(s));
   return options;
 }
 

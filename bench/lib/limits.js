@@ -93,4 +93,4 @@ function addonInstructions(run) {
   return run.byObject?.find((o) => /proxy[-_.]sigv4|\.node$/.test(o.object) && o.object !== 'node')?.perRequest ?? null;
 }
 
-module.exports = { handoffSection, reachabilitySection };
+module.exports = { addonInstructions, handoffSection, reachabilitySection };

@@ -3,7 +3,7 @@
 // bench/RESULTS.md and a hand-written SVG chart (no dependency).
 
 const { median, max, fmt, ratio, fmtRatio, latencyMedians, table } = require('./format');
-const { handoffSection, reachabilitySection } = require('./limits');
+const { addonInstructions, handoffSection, reachabilitySection } = require('./limits');
 
 const LABELS = {
   ours: 'A proxy-sigv4 (ours)',
@@ -191,8 +191,8 @@ function whereTheCostIs(summary) {
       'resolves the caller and writes two log records (initiated, then succeeded) through winston, which runs ' +
       'its stream even for a record its level filter then drops.');
   }
-  const addon = ours.byObject?.find((o) => /proxy[-_.]sigv4|\.node$/.test(o.object) && o.object !== 'node');
-  if (addon) lines.push(`- The addon's own code (signing, HTTP/1.1, the napi calls): ${fmt(addon.perRequest)} per request, on every thread.`);
+  const addon = addonInstructions(ours);
+  if (addon !== null) lines.push(`- The addon's own code (signing, HTTP/1.1, the napi calls): ${fmt(addon)} per request, on every thread.`);
   const sc = summary.syscalls;
   if (sc.ours && sc.floor) {
     lines.push(`- System calls: ${fmt(sc.ours.totalPerRequest, 2)} per request against the floor's ${fmt(sc.floor.totalPerRequest, 2)}: ` +
